@@ -1,0 +1,132 @@
+// The arithmetic of DIGEST-MD5 (RFC 2831 §2.1.2.1, §2.3, §2.4): H(A1), the response and rspauth
+// values, and the session keys of the security layers. Pure functions over bytes.
+
+import { hex, latin1, utf8 } from "../_bytes.ts";
+import { md5 } from "../_hash.ts";
+
+/** The ciphers RFC 2831 defines for `auth-conf`. */
+export type DigestCipherName = "3des" | "des" | "rc4" | "rc4-56" | "rc4-40";
+
+/**
+ * Encodes username, realm or password for hashing. With `charset=utf-8` negotiated, real
+ * servers (Cyrus SASL, the JDK) convert each string on its own to ISO-8859-1 when every
+ * character fits, and otherwise hash its UTF-8 bytes. Without it every string is ISO-8859-1.
+ */
+export function credentialBytes(text: string, utf8Negotiated: boolean): Uint8Array | undefined {
+  const narrow = latin1(text);
+  if (narrow) return narrow;
+  return utf8Negotiated ? utf8(text) : undefined;
+}
+
+/** H({ username-value, ":", realm-value, ":", passwd }): what a server may store instead of the password. */
+export function userSecret(
+  username: Uint8Array,
+  realm: Uint8Array,
+  password: Uint8Array,
+): Uint8Array {
+  const colon = utf8(":");
+  return md5(username, colon, realm, colon, password);
+}
+
+/** H(A1) as raw bytes, for md5-sess; authzid is always UTF-8 (RFC 2831 §2.1.2.1). */
+export function hashA1(
+  secret: Uint8Array,
+  nonce: string,
+  cnonce: string,
+  authzid: string | undefined,
+): Uint8Array {
+  const tail = authzid ? `:${nonce}:${cnonce}:${authzid}` : `:${nonce}:${cnonce}`;
+  return md5(secret, utf8(tail));
+}
+
+const ZERO_BODY_HASH = ":00000000000000000000000000000000";
+
+/**
+ * The `response-value` (client proof, `prefix` "AUTHENTICATE") or the `rspauth` value (server
+ * proof, `prefix` ""), lower-case hex.
+ */
+export function digestValue(
+  ha1: Uint8Array,
+  prefix: "AUTHENTICATE" | "",
+  digestUri: string,
+  nonce: string,
+  nc: string,
+  cnonce: string,
+  qop: string,
+): string {
+  const a2 = `${prefix}:${digestUri}${qop === "auth" ? "" : ZERO_BODY_HASH}`;
+  const ha2 = hex(md5(utf8(a2)));
+  return hex(md5(utf8(`${hex(ha1)}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`)));
+}
+
+const MAGIC = {
+  clientSign: "Digest session key to client-to-server signing key magic constant",
+  serverSign: "Digest session key to server-to-client signing key magic constant",
+  clientSeal: "Digest H(A1) to client-to-server sealing key magic constant",
+  serverSeal: "Digest H(A1) to server-to-client sealing key magic constant",
+} as const;
+
+/** The four session keys of RFC 2831 §2.3–2.4, seen from one side. */
+export interface SessionKeys {
+  readonly sendIntegrity: Uint8Array;
+  readonly receiveIntegrity: Uint8Array;
+  readonly sendConfidentiality: Uint8Array;
+  readonly receiveConfidentiality: Uint8Array;
+}
+
+/**
+ * Derives Kic/Kis and Kcc/Kcs. The sealing keys hash only the first n bytes of H(A1): 5 for
+ * rc4-40, 7 for rc4-56, all 16 otherwise.
+ */
+export function sessionKeys(
+  ha1: Uint8Array,
+  side: "client" | "server",
+  cipher: DigestCipherName | undefined,
+): SessionKeys {
+  const kic = md5(ha1, utf8(MAGIC.clientSign));
+  const kis = md5(ha1, utf8(MAGIC.serverSign));
+  const n = cipher === "rc4-40" ? 5 : cipher === "rc4-56" ? 7 : 16;
+  const sealBase = ha1.subarray(0, n);
+  const kcc = md5(sealBase, utf8(MAGIC.clientSeal));
+  const kcs = md5(sealBase, utf8(MAGIC.serverSeal));
+  return side === "client"
+    ? {
+      sendIntegrity: kic,
+      receiveIntegrity: kis,
+      sendConfidentiality: kcc,
+      receiveConfidentiality: kcs,
+    }
+    : {
+      sendIntegrity: kis,
+      receiveIntegrity: kic,
+      sendConfidentiality: kcs,
+      receiveConfidentiality: kcc,
+    };
+}
+
+/**
+ * Spreads 7 key bytes over 8 DES key bytes, 7 bits each, leaving the low bit of each byte for
+ * parity (Cyrus SASL's `slidebits`, the JDK's `addDesParity`); the parity bit is set odd so the
+ * key is also a well-formed DES key.
+ */
+export function expandDesKey(seven: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8);
+  out[0] = seven[0];
+  for (let i = 1; i < 7; i++) out[i] = ((seven[i - 1] << (8 - i)) | (seven[i] >> i)) & 0xff;
+  out[7] = (seven[6] << 1) & 0xff;
+  for (let i = 0; i < 8; i++) {
+    let bits = 0;
+    for (let b = 1; b < 8; b++) bits += (out[i] >> b) & 1;
+    out[i] = (out[i] & 0xfe) | (bits % 2 === 0 ? 1 : 0);
+  }
+  return out;
+}
+
+/** Strength of each cipher in bits, as Cyrus SASL reports it (its SSF). */
+export const CIPHER_STRENGTH: Readonly<Record<DigestCipherName, number>> = {
+  "rc4": 128,
+  "3des": 112,
+  "rc4-56": 56,
+  "des": 55,
+  "rc4-40": 40,
+};

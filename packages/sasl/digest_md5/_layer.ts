@@ -1,0 +1,203 @@
+// The DIGEST-MD5 security layer (RFC 2831 §2.3 integrity, §2.4 confidentiality), as Cyrus SASL
+// and the JDK put it on the wire:
+//
+//   auth-int:  msg | HMAC-MD5(Ki, seq | msg)[0..10] | 0x0001 | seq
+//   auth-conf: CIPHER(Kc, msg | pad | HMAC-MD5(Ki, seq | msg)[0..10]) | 0x0001 | seq
+//
+// seq is a 4-byte big-endian counter per direction, starting at 0. RC4 keeps one keystream per
+// direction for the whole session; DES and 3DES run CBC with the IV chained from the previous
+// ciphertext. After any failed unwrap the layer refuses further use: with a stream cipher the two
+// sides can no longer be in step, and a peer that tampers once is not trusted again.
+
+import { concat, readUint32be, timingSafeEqual, uint32be } from "../_bytes.ts";
+import { hmacMd5 } from "../_hash.ts";
+import { DesCbc } from "../_cipher/des.ts";
+import { Rc4 } from "../_cipher/rc4.ts";
+import { SaslError } from "../error.ts";
+import type { SecurityLayer } from "../security_layer.ts";
+import { type DigestCipherName, expandDesKey, sessionKeys } from "./_compute.ts";
+
+const MESSAGE_TYPE = new Uint8Array([0, 1]);
+const MAC_LENGTH = 10;
+// MAC, message type and sequence number follow every message.
+const TRAILER_LENGTH = MAC_LENGTH + 2 + 4;
+
+interface Stream {
+  process(data: Uint8Array): Uint8Array;
+}
+
+function cipherStreams(
+  cipher: DigestCipherName,
+  sendKey: Uint8Array,
+  receiveKey: Uint8Array,
+): { encrypt: Stream; decrypt: Stream; blockSize: number } {
+  if (cipher === "rc4" || cipher === "rc4-56" || cipher === "rc4-40") {
+    // The strength of rc4-40 and rc4-56 lies in how Kc was derived; RC4 is keyed with all of Kc.
+    return { encrypt: new Rc4(sendKey), decrypt: new Rc4(receiveKey), blockSize: 1 };
+  }
+  const desKey = (kc: Uint8Array) =>
+    cipher === "des"
+      ? expandDesKey(kc.subarray(0, 7))
+      : concat(expandDesKey(kc.subarray(0, 7)), expandDesKey(kc.subarray(7, 14)));
+  // The IV is the last 8 bytes of Kc.
+  return {
+    encrypt: new DesCbc(desKey(sendKey), sendKey.slice(8, 16), "encrypt"),
+    decrypt: new DesCbc(desKey(receiveKey), receiveKey.slice(8, 16), "decrypt"),
+    blockSize: 8,
+  };
+}
+
+/** Options of {@linkcode DigestSecurityLayer}. */
+export interface DigestLayerOptions {
+  readonly ha1: Uint8Array;
+  readonly side: "client" | "server";
+  readonly qop: "auth-int" | "auth-conf";
+  readonly cipher?: DigestCipherName;
+  /** The largest wrapped buffer this side accepts: its own maxbuf. */
+  readonly ownMaxbuf: number;
+  /** The largest wrapped buffer the peer accepts: the peer's maxbuf. */
+  readonly peerMaxbuf: number;
+}
+
+/** An established DIGEST-MD5 integrity or confidentiality layer. */
+export class DigestSecurityLayer implements SecurityLayer {
+  readonly qop: "auth-int" | "auth-conf";
+  readonly cipher?: string;
+  readonly maxPlaintextSize: number;
+  readonly maxIncomingSize: number;
+  readonly #sendMac: Uint8Array;
+  readonly #receiveMac: Uint8Array;
+  readonly #encrypt?: Stream;
+  readonly #decrypt?: Stream;
+  readonly #blockSize: number;
+  #sendSeq = 0;
+  #receiveSeq = 0;
+  #broken = false;
+
+  constructor(options: DigestLayerOptions) {
+    const keys = sessionKeys(options.ha1, options.side, options.cipher);
+    this.qop = options.qop;
+    this.#sendMac = keys.sendIntegrity;
+    this.#receiveMac = keys.receiveIntegrity;
+    this.maxIncomingSize = options.ownMaxbuf;
+    if (options.qop === "auth-conf") {
+      if (!options.cipher) throw new SaslError("invalid-argument", "auth-conf needs a cipher");
+      this.cipher = options.cipher;
+      const streams = cipherStreams(
+        options.cipher,
+        keys.sendConfidentiality,
+        keys.receiveConfidentiality,
+      );
+      this.#encrypt = streams.encrypt;
+      this.#decrypt = streams.decrypt;
+      this.#blockSize = streams.blockSize;
+      // Cyrus SASL's bound: the peer's maxbuf less the 4-byte length, the trailer and a
+      // worst-case block of padding.
+      this.maxPlaintextSize = options.peerMaxbuf - 4 - TRAILER_LENGTH - 9;
+    } else {
+      this.#blockSize = 1;
+      this.maxPlaintextSize = options.peerMaxbuf - 4 - TRAILER_LENGTH;
+    }
+  }
+
+  wrap(plaintext: Uint8Array): Uint8Array {
+    this.#usable();
+    if (plaintext.length > this.maxPlaintextSize) {
+      throw new SaslError(
+        "buffer-too-large",
+        `cannot wrap ${plaintext.length} bytes: the peer accepts at most ${this.maxPlaintextSize}`,
+      );
+    }
+    const seq = uint32be(this.#sendSeq);
+    this.#sendSeq = (this.#sendSeq + 1) >>> 0;
+    const mac = hmacMd5(this.#sendMac, seq, plaintext).subarray(0, MAC_LENGTH);
+    if (!this.#encrypt) return concat(plaintext, mac, MESSAGE_TYPE, seq);
+    let padding = new Uint8Array(0);
+    if (this.#blockSize > 1) {
+      const padLength = this.#blockSize - ((plaintext.length + MAC_LENGTH) % this.#blockSize);
+      padding = new Uint8Array(padLength).fill(padLength);
+    }
+    const sealed = this.#encrypt.process(concat(plaintext, padding, mac));
+    return concat(sealed, MESSAGE_TYPE, seq);
+  }
+
+  unwrap(buffer: Uint8Array): Uint8Array {
+    this.#usable();
+    try {
+      return this.#unwrap(buffer);
+    } catch (error) {
+      this.#broken = true;
+      throw error;
+    }
+  }
+
+  #unwrap(buffer: Uint8Array): Uint8Array {
+    if (buffer.length > this.maxIncomingSize) {
+      throw new SaslError(
+        "buffer-too-large",
+        `security layer buffer of ${buffer.length} bytes exceeds maxbuf ${this.maxIncomingSize}`,
+      );
+    }
+    const minimum = this.#decrypt ? 6 + Math.max(MAC_LENGTH, this.#blockSize) : TRAILER_LENGTH;
+    if (buffer.length < minimum) {
+      throw new SaslError("integrity-check-failed", "security layer buffer is too short");
+    }
+    const typeOffset = buffer.length - 6;
+    if (buffer[typeOffset] !== 0 || buffer[typeOffset + 1] !== 1) {
+      throw new SaslError(
+        "integrity-check-failed",
+        "security layer buffer has a wrong message type",
+      );
+    }
+    const seqBytes = buffer.subarray(buffer.length - 4);
+    const seq = readUint32be(seqBytes, 0);
+    if (seq !== this.#receiveSeq) {
+      throw new SaslError(
+        "sequence-mismatch",
+        `expected sequence number ${this.#receiveSeq}, received ${seq}`,
+      );
+    }
+    let message: Uint8Array;
+    let mac: Uint8Array;
+    if (this.#decrypt) {
+      const sealed = buffer.subarray(0, typeOffset);
+      if (sealed.length % this.#blockSize !== 0) {
+        throw new SaslError("integrity-check-failed", "ciphertext is not a whole number of blocks");
+      }
+      const opened = this.#decrypt.process(sealed);
+      mac = opened.subarray(opened.length - MAC_LENGTH);
+      let end = opened.length - MAC_LENGTH;
+      if (this.#blockSize > 1) {
+        const padLength = opened[end - 1];
+        if (padLength < 1 || padLength > this.#blockSize || padLength > end) {
+          throw new SaslError("integrity-check-failed", "security layer padding is invalid");
+        }
+        for (let i = end - padLength; i < end; i++) {
+          if (opened[i] !== padLength) {
+            throw new SaslError("integrity-check-failed", "security layer padding is invalid");
+          }
+        }
+        end -= padLength;
+      }
+      message = opened.subarray(0, end);
+    } else {
+      message = buffer.subarray(0, buffer.length - TRAILER_LENGTH);
+      mac = buffer.subarray(buffer.length - TRAILER_LENGTH, typeOffset);
+    }
+    const expected = hmacMd5(this.#receiveMac, seqBytes, message).subarray(0, MAC_LENGTH);
+    if (!timingSafeEqual(mac, expected)) {
+      throw new SaslError("integrity-check-failed", "security layer MAC does not match");
+    }
+    this.#receiveSeq = (this.#receiveSeq + 1) >>> 0;
+    return message.slice();
+  }
+
+  #usable(): void {
+    if (this.#broken) {
+      throw new SaslError(
+        "invalid-state",
+        "the security layer failed earlier; the connection must be closed",
+      );
+    }
+  }
+}

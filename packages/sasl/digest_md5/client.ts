@@ -1,0 +1,520 @@
+/**
+ * The DIGEST-MD5 client (RFC 2831).
+ *
+ * @module
+ */
+
+import {
+  concat,
+  decodeLatin1,
+  encodeBase64Url,
+  randomBytes,
+  timingSafeEqual,
+  utf8,
+} from "../_bytes.ts";
+import { SaslError } from "../error.ts";
+import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
+import {
+  CIPHER_STRENGTH,
+  credentialBytes,
+  type DigestCipherName,
+  digestValue,
+  hashA1,
+  userSecret,
+} from "./_compute.ts";
+import { type DigestChallenge, MAX_MAXBUF, parseChallenge } from "./_challenge.ts";
+import { parseDirectives, quote } from "./_directives.ts";
+import { DigestSecurityLayer } from "./_layer.ts";
+
+/** A cipher RFC 2831 defines for `auth-conf`. */
+export type DigestCipher = DigestCipherName;
+
+/** Every cipher, strongest first (by the strength Cyrus SASL assigns). */
+export const DIGEST_CIPHERS: readonly DigestCipher[] = ["rc4", "3des", "rc4-56", "des", "rc4-40"];
+
+// The cache's entries live outside the class so that nothing of them is public API.
+const cacheEntries = new WeakMap<DigestMd5ReauthCache, Map<string, ReauthEntry>>();
+
+/**
+ * What a client remembers of finished DIGEST-MD5 authentications so that it can
+ * re-authenticate with the same nonce and an incremented nonce-count (RFC 2831 §2.2).
+ * Share one between the clients of one application; it holds hashed secrets, so treat it
+ * like a password store.
+ *
+ * @example
+ * ```ts
+ * import { DigestMd5Client, DigestMd5ReauthCache } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const reauthCache = new DigestMd5ReauthCache();
+ * const client = new DigestMd5Client({
+ *   username: "chris",
+ *   password: "secret",
+ *   service: "imap",
+ *   host: "elwood.innosoft.com",
+ *   reauthCache,
+ * });
+ * assert.equal(client.start(), undefined); // nothing cached yet: a full authentication
+ * assert.equal(reauthCache.size, 0);
+ * ```
+ */
+export class DigestMd5ReauthCache {
+  /** Creates an empty cache. */
+  constructor() {
+    cacheEntries.set(this, new Map());
+  }
+
+  /** How many sessions are remembered. */
+  get size(): number {
+    return cacheEntries.get(this)!.size;
+  }
+
+  /** Forgets every remembered session. */
+  clear(): void {
+    cacheEntries.get(this)!.clear();
+  }
+}
+
+function cacheGet(cache: DigestMd5ReauthCache | undefined, key: string): ReauthEntry | undefined {
+  return cache ? cacheEntries.get(cache)!.get(key) : undefined;
+}
+
+function cacheSet(cache: DigestMd5ReauthCache | undefined, key: string, entry?: ReauthEntry): void {
+  if (!cache) return;
+  if (entry) cacheEntries.get(cache)!.set(key, entry);
+  else cacheEntries.get(cache)!.delete(key);
+}
+
+interface ReauthEntry {
+  readonly nonce: string;
+  readonly nc: number;
+  readonly realm: string;
+  readonly realmSent: boolean;
+  readonly utf8: boolean;
+  readonly qop: Qop;
+  readonly cipher?: DigestCipher;
+  readonly peerMaxbuf: number;
+}
+
+/** Options of {@linkcode DigestMd5Client}. */
+export interface DigestMd5ClientOptions {
+  /** The authentication identity. */
+  readonly username: string;
+  /** The password. Never sent; only hashed. */
+  readonly password: string;
+  /** The registered service name of the protocol: `smtp`, `imap`, `ldap`, `xmpp`… */
+  readonly service: string;
+  /** The server's host name, as in `digest-uri` (`smtp/mail.example.com`). */
+  readonly host: string;
+  /** The `serv-name` part of `digest-uri`, for replicated services (RFC 2831 §2.1.2). */
+  readonly serviceName?: string;
+  /** The identity to act as, if not the authentication identity; always sent as UTF-8. */
+  readonly authorizationId?: string;
+  /**
+   * The realm: a fixed name, or a function that picks one of those the server offers (it may
+   * receive an empty list). By default the first offered realm, or none.
+   */
+  readonly realm?: string | ((offered: readonly string[]) => string);
+  /**
+   * The protection levels this caller will apply, any order. The client picks the strongest
+   * one the server offers. Default `["auth"]`: no security layer, because a layer that is
+   * agreed on but not applied makes the server drop the connection.
+   */
+  readonly qop?: readonly Qop[];
+  /** The ciphers acceptable for `auth-conf`, most preferred first. Default {@linkcode DIGEST_CIPHERS}. */
+  readonly ciphers?: readonly DigestCipher[];
+  /** The largest security-layer buffer this side accepts. Default 65536. */
+  readonly maxbuf?: number;
+  /** Makes the client nonce; for tests. Default: 16 random bytes, base64url. */
+  readonly cnonce?: () => string;
+  /** Enables subsequent authentication (RFC 2831 §2.2) through this shared cache. */
+  readonly reauthCache?: DigestMd5ReauthCache;
+}
+
+type ClientState =
+  | "initial"
+  | "await-challenge"
+  | "await-reauth"
+  | "await-rspauth"
+  | "verified"
+  | "finished"
+  | "failed";
+
+const QOP_ORDER: readonly Qop[] = ["auth-conf", "auth-int", "auth"];
+
+/**
+ * The DIGEST-MD5 client: answers the server's challenge, verifies the server's `rspauth`, and
+ * sets up the integrity or confidentiality layer the caller asked for.
+ *
+ * @example Authenticating without a security layer (the default)
+ * ```ts
+ * import { DigestMd5Client } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * // RFC 2831 §4, the IMAP example.
+ * const client = new DigestMd5Client({
+ *   username: "chris",
+ *   password: "secret",
+ *   service: "imap",
+ *   host: "elwood.innosoft.com",
+ *   cnonce: () => "OA6MHXh6VqTrRk",
+ * });
+ * assert.equal(client.start(), undefined); // DIGEST-MD5 waits for the server
+ * const response = client.next(new TextEncoder().encode(
+ *   'realm="elwood.innosoft.com",nonce="OA6MG9tEQGm2hh",qop="auth",algorithm=md5-sess,charset=utf-8',
+ * ));
+ * assert.match(new TextDecoder().decode(response), /response=d388dad90d4bbd760a152321f2143af7/);
+ * client.next(new TextEncoder().encode("rspauth=ea40f60335c427b5527b84dbabcdfffd"));
+ * assert.equal(client.finish().qop, "auth");
+ * ```
+ *
+ * @example Asking for a confidentiality layer, which the caller must then apply
+ * ```ts
+ * import { DigestMd5Client } from "@saslkit/sasl";
+ *
+ * const client = new DigestMd5Client({
+ *   username: "chris",
+ *   password: "secret",
+ *   service: "smtp",
+ *   host: "mail.example.com",
+ *   qop: ["auth-conf", "auth-int"],
+ *   ciphers: ["3des", "rc4"],
+ * });
+ * ```
+ */
+export class DigestMd5Client implements ClientMechanism {
+  /** Always `DIGEST-MD5`. */
+  readonly name = "DIGEST-MD5";
+  /** DIGEST-MD5 never sends the password, verifies the server and can offer a layer. */
+  readonly properties: MechanismProperties = {
+    sendsCleartextPassword: false,
+    verifiesServer: true,
+    offersSecurityLayer: true,
+    clientFirst: false,
+  };
+  readonly #options: DigestMd5ClientOptions;
+  readonly #acceptedQops: readonly Qop[];
+  readonly #ciphers: readonly DigestCipher[];
+  readonly #maxbuf: number;
+  #state: ClientState = "initial";
+  #expectedRspauth = "";
+  #ha1: Uint8Array = new Uint8Array(0);
+  #session?: ReauthEntry;
+  #outcome?: SaslOutcome;
+
+  /**
+   * @param options Credentials, service and what protection to accept.
+   * @throws {SaslError} `invalid-argument` for an empty username, an unknown qop or cipher,
+   * or a maxbuf out of range.
+   */
+  constructor(options: DigestMd5ClientOptions) {
+    if (!options.username) throw new SaslError("invalid-argument", "username is empty");
+    if (!options.service || !options.host) {
+      throw new SaslError("invalid-argument", "service and host are required for digest-uri");
+    }
+    const qops = options.qop ?? ["auth"];
+    if (qops.length === 0 || qops.some((q) => !QOP_ORDER.includes(q))) {
+      throw new SaslError("invalid-argument", "qop must list auth, auth-int or auth-conf");
+    }
+    const ciphers = options.ciphers ?? DIGEST_CIPHERS;
+    if (ciphers.some((c) => !DIGEST_CIPHERS.includes(c))) {
+      throw new SaslError("invalid-argument", `ciphers must be among ${DIGEST_CIPHERS.join(", ")}`);
+    }
+    if (qops.includes("auth-conf") && ciphers.length === 0) {
+      throw new SaslError("invalid-argument", "auth-conf needs at least one cipher");
+    }
+    const maxbuf = options.maxbuf ?? 65536;
+    if (!Number.isInteger(maxbuf) || maxbuf <= 16 || maxbuf > MAX_MAXBUF) {
+      throw new SaslError("invalid-argument", `maxbuf must be an integer in 17..${MAX_MAXBUF}`);
+    }
+    this.#options = options;
+    this.#acceptedQops = QOP_ORDER.filter((q) => qops.includes(q));
+    this.#ciphers = ciphers;
+    this.#maxbuf = maxbuf;
+  }
+
+  /**
+   * Returns `undefined` (DIGEST-MD5 waits for the server), or, when a reauthentication cache
+   * holds a previous session with this server, the initial response of a subsequent
+   * authentication (RFC 2831 §2.2.1).
+   */
+  start(): Uint8Array | undefined {
+    this.#expect("initial");
+    const cached = cacheGet(this.#options.reauthCache, this.#cacheKey());
+    if (!cached) {
+      this.#state = "await-challenge";
+      return undefined;
+    }
+    return this.#guard(() => {
+      const entry: ReauthEntry = { ...cached, nc: cached.nc + 1 };
+      cacheSet(this.#options.reauthCache, this.#cacheKey(), entry);
+      this.#state = "await-reauth";
+      return this.#respond(entry);
+    });
+  }
+
+  /**
+   * Answers the digest-challenge with a digest-response, or checks `rspauth` and answers with
+   * an empty response.
+   *
+   * @throws {SaslError} on a malformed challenge, no acceptable qop or cipher, or a wrong rspauth.
+   */
+  next(challenge: Uint8Array): Uint8Array {
+    return this.#guard(() => {
+      switch (this.#state) {
+        case "await-challenge":
+          return this.#answerChallenge(parseChallenge(challenge));
+        case "await-reauth":
+          // A server that does not take the subsequent authentication sends a fresh challenge.
+          if (!startsWithRspauth(challenge)) {
+            cacheSet(this.#options.reauthCache, this.#cacheKey());
+            return this.#answerChallenge(parseChallenge(challenge));
+          }
+          this.#verifyRspauth(challenge);
+          return new Uint8Array(0);
+        case "await-rspauth":
+          this.#verifyRspauth(challenge);
+          return new Uint8Array(0);
+        default:
+          throw new SaslError("invalid-state", `DIGEST-MD5: unexpected challenge (${this.#state})`);
+      }
+    });
+  }
+
+  /**
+   * Accepts the server's success and returns the outcome. If the protocol carries the
+   * `rspauth` as additional data with success, pass it here.
+   *
+   * @throws {SaslError} `server-not-verified` when no valid rspauth was received.
+   */
+  finish(additionalData?: Uint8Array): SaslOutcome {
+    return this.#guard(() => {
+      if (
+        (this.#state === "await-rspauth" || this.#state === "await-reauth") &&
+        additionalData?.length
+      ) {
+        this.#verifyRspauth(additionalData);
+      }
+      if (this.#state === "finished" && this.#outcome) return this.#outcome;
+      if (this.#state !== "verified") {
+        throw new SaslError(
+          "server-not-verified",
+          "DIGEST-MD5: the server reported success without a valid rspauth",
+        );
+      }
+      const session = this.#session!;
+      const securityLayer = session.qop === "auth" ? undefined : new DigestSecurityLayer({
+        ha1: this.#ha1,
+        side: "client",
+        qop: session.qop,
+        cipher: session.cipher,
+        ownMaxbuf: this.#maxbuf,
+        peerMaxbuf: session.peerMaxbuf,
+      });
+      this.#outcome = {
+        mechanism: this.name,
+        authenticationId: this.#options.username,
+        authorizationId: this.#options.authorizationId || undefined,
+        qop: session.qop,
+        cipher: session.cipher,
+        securityLayer,
+      };
+      this.#state = "finished";
+      cacheSet(this.#options.reauthCache, this.#cacheKey(), session);
+      return this.#outcome;
+    });
+  }
+
+  #answerChallenge(challenge: DigestChallenge): Uint8Array {
+    const qop = this.#acceptedQops.find((q) => challenge.qops.includes(q));
+    if (!qop) {
+      throw new SaslError(
+        "no-acceptable-qop",
+        `DIGEST-MD5: the server offers qop ${challenge.qops.join(",")}; ` +
+          `the caller accepts ${this.#acceptedQops.join(",")}`,
+      );
+    }
+    let cipher: DigestCipher | undefined;
+    if (qop === "auth-conf") {
+      cipher = this.#ciphers.find((c) => challenge.ciphers.includes(c));
+      if (!cipher) {
+        throw new SaslError(
+          "no-acceptable-cipher",
+          `DIGEST-MD5: the server offers ciphers ${challenge.ciphers.join(",") || "(none)"}; ` +
+            `the caller accepts ${this.#ciphers.join(",")}`,
+        );
+      }
+    }
+    const { realm, realmSent } = this.#chooseRealm(challenge.realms);
+    const session: ReauthEntry = {
+      nonce: challenge.nonce,
+      nc: 1,
+      realm,
+      realmSent,
+      utf8: challenge.utf8,
+      qop,
+      cipher,
+      peerMaxbuf: challenge.maxbuf,
+    };
+    this.#state = "await-rspauth";
+    return this.#respond(session);
+  }
+
+  #chooseRealm(offered: readonly string[]): { realm: string; realmSent: boolean } {
+    const option = this.#options.realm;
+    if (typeof option === "function") {
+      const realm = option(offered);
+      if (typeof realm !== "string") {
+        throw new SaslError("invalid-argument", "the realm callback must return a string");
+      }
+      return { realm, realmSent: realm.length > 0 || offered.length > 0 };
+    }
+    if (typeof option === "string") {
+      if (offered.length > 0 && !offered.includes(option)) {
+        throw new SaslError(
+          "invalid-argument",
+          `DIGEST-MD5: realm "${option}" is not among those the server offers (${
+            offered.join(", ")
+          })`,
+        );
+      }
+      return { realm: option, realmSent: true };
+    }
+    if (offered.length > 0) return { realm: offered[0], realmSent: true };
+    return { realm: "", realmSent: false };
+  }
+
+  #respond(session: ReauthEntry): Uint8Array {
+    const o = this.#options;
+    const username = credentialBytes(o.username, session.utf8);
+    const realm = credentialBytes(session.realm, session.utf8);
+    const password = credentialBytes(o.password, session.utf8);
+    if (!username || !realm || !password) {
+      throw new SaslError(
+        "invalid-argument",
+        "DIGEST-MD5: the server did not offer charset=utf-8, and a username, realm or password " +
+          "has characters outside ISO-8859-1",
+      );
+    }
+    const cnonce = o.cnonce ? o.cnonce() : encodeBase64Url(randomBytes(16));
+    if (!cnonce || /["\\\x00-\x1f\x7f]/.test(cnonce)) {
+      throw new SaslError(
+        "invalid-argument",
+        "DIGEST-MD5: cnonce must be non-empty printable text",
+      );
+    }
+    const nc = session.nc.toString(16).padStart(8, "0");
+    const digestUri = `${o.service}/${o.host}${o.serviceName ? "/" + o.serviceName : ""}`;
+    const authzid = o.authorizationId || undefined;
+    this.#ha1 = hashA1(userSecret(username, realm, password), session.nonce, cnonce, authzid);
+    const response = digestValue(
+      this.#ha1,
+      "AUTHENTICATE",
+      digestUri,
+      session.nonce,
+      nc,
+      cnonce,
+      session.qop,
+    );
+    this.#expectedRspauth = digestValue(
+      this.#ha1,
+      "",
+      digestUri,
+      session.nonce,
+      nc,
+      cnonce,
+      session.qop,
+    );
+    this.#session = session;
+    const parts: string[] = [];
+    if (session.utf8) parts.push("charset=utf-8");
+    parts.push(`username=${quote(o.username)}`);
+    if (session.realmSent) parts.push(`realm=${quote(session.realm)}`);
+    parts.push(
+      `nonce=${quote(session.nonce)}`,
+      `nc=${nc}`,
+      `cnonce=${quote(cnonce)}`,
+      `digest-uri=${quote(digestUri)}`,
+    );
+    // maxbuf only matters to a security layer; leaving out the default keeps the response
+    // byte-identical to other clients'.
+    if (session.qop !== "auth" || this.#maxbuf !== 65536) parts.push(`maxbuf=${this.#maxbuf}`);
+    parts.push(`response=${response}`, `qop=${session.qop}`);
+    if (session.cipher) parts.push(`cipher=${session.cipher}`);
+    // With charset=utf-8 the response is UTF-8; otherwise ISO-8859-1, which the checks above
+    // guarantee every value fits. authzid is UTF-8 either way (RFC 2831 §2.1.2.1).
+    const head = encodeText(parts.join(","), session.utf8);
+    return authzid ? concat(head, utf8(`,authzid=${quote(authzid)}`)) : head;
+  }
+
+  #verifyRspauth(data: Uint8Array): void {
+    let directives;
+    try {
+      directives = parseDirectives(decodeLatin1(data), "malformed-challenge");
+    } catch (error) {
+      throw new SaslError(
+        "server-verification-failed",
+        "DIGEST-MD5: rspauth message is malformed",
+        {
+          cause: error,
+        },
+      );
+    }
+    const rspauth = directives.filter((d) => d.name === "rspauth");
+    if (rspauth.length !== 1) {
+      throw new SaslError(
+        "server-verification-failed",
+        "DIGEST-MD5: the server's final message has no single rspauth",
+      );
+    }
+    const expected = utf8(this.#expectedRspauth);
+    if (!timingSafeEqual(utf8(rspauth[0].value.toLowerCase()), expected)) {
+      throw new SaslError(
+        "server-verification-failed",
+        "DIGEST-MD5: rspauth is wrong: the server does not know the password",
+      );
+    }
+    this.#state = "verified";
+  }
+
+  #cacheKey(): string {
+    const o = this.#options;
+    return JSON.stringify([
+      o.service,
+      o.host,
+      o.serviceName ?? "",
+      o.username,
+      o.authorizationId ?? "",
+    ]);
+  }
+
+  #expect(state: ClientState): void {
+    if (this.#state !== state) {
+      throw new SaslError("invalid-state", `DIGEST-MD5: not allowed now (${this.#state})`);
+    }
+  }
+
+  // Any failure ends the exchange: a client that has seen a lying server must not go on.
+  #guard<T>(step: () => T): T {
+    if (this.#state === "failed") {
+      throw new SaslError("invalid-state", "DIGEST-MD5: the exchange already failed");
+    }
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof SaslError && error.code === "invalid-state")) this.#state = "failed";
+      throw error;
+    }
+  }
+}
+
+function startsWithRspauth(data: Uint8Array): boolean {
+  return /^\s*rspauth\s*=/i.test(decodeLatin1(data.subarray(0, 16)));
+}
+
+function encodeText(text: string, asUtf8: boolean): Uint8Array {
+  if (asUtf8) return utf8(text);
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}

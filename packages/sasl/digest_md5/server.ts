@@ -1,0 +1,468 @@
+/**
+ * The DIGEST-MD5 server (RFC 2831).
+ *
+ * @module
+ */
+
+import {
+  decodeLatin1,
+  encodeBase64Url,
+  latin1,
+  randomBytes,
+  timingSafeEqual,
+  utf8,
+} from "../_bytes.ts";
+import { SaslError } from "../error.ts";
+import type {
+  MechanismProperties,
+  Qop,
+  SaslOutcome,
+  ServerMechanism,
+  ServerStep,
+} from "../mechanism.ts";
+import {
+  credentialBytes,
+  type DigestCipherName,
+  digestValue,
+  hashA1,
+  userSecret,
+} from "./_compute.ts";
+import {
+  DEFAULT_MAXBUF,
+  MAX_MAXBUF,
+  MAX_RESPONSE_LENGTH,
+  parseMaxbuf,
+  reencodeValue,
+  single,
+} from "./_challenge.ts";
+import { parseDirectives, quote } from "./_directives.ts";
+import { DigestSecurityLayer } from "./_layer.ts";
+import { DIGEST_CIPHERS, type DigestCipher } from "./client.ts";
+
+/**
+ * How the server learns a user's secret: the password itself, or the stored
+ * `H({ username ":" realm ":" password })` (16 bytes), so that no plaintext password needs to
+ * be kept. `undefined` means no such user.
+ */
+export type DigestMd5Credentials = { readonly password: string } | { readonly secret: Uint8Array };
+
+// Issued nonces and their last nonce-count live outside the class, so nothing is public API.
+interface NonceRecord {
+  lastNc: number;
+  readonly issuedAt: number;
+  username?: string;
+}
+const nonceRecords = new WeakMap<DigestMd5NonceStore, Map<string, NonceRecord>>();
+const nonceLimits = new WeakMap<DigestMd5NonceStore, { maxEntries: number; lifetimeMs: number }>();
+
+/**
+ * Remembers the nonces a server issued and the highest nonce-count each one answered, so that
+ * a client may re-authenticate with an incremented nonce-count (RFC 2831 §2.2) and a replayed
+ * response is refused. Share one store between the {@linkcode DigestMd5Server} instances of one
+ * service. Without a store, each server instance accepts exactly one response to its own nonce.
+ *
+ * @example
+ * ```ts
+ * import { DigestMd5NonceStore } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const store = new DigestMd5NonceStore({ lifetimeMs: 10 * 60_000 });
+ * assert.equal(store.size, 0);
+ * ```
+ */
+export class DigestMd5NonceStore {
+  /**
+   * @param options `maxEntries` (default 10000; the oldest nonce is dropped beyond it) and
+   * `lifetimeMs` (default one hour; an older nonce gets a `stale=true` challenge).
+   */
+  constructor(options: { readonly maxEntries?: number; readonly lifetimeMs?: number } = {}) {
+    nonceRecords.set(this, new Map());
+    nonceLimits.set(this, {
+      maxEntries: options.maxEntries ?? 10_000,
+      lifetimeMs: options.lifetimeMs ?? 3_600_000,
+    });
+  }
+
+  /** How many nonces are remembered. */
+  get size(): number {
+    return nonceRecords.get(this)!.size;
+  }
+}
+
+function storeIssue(store: DigestMd5NonceStore, nonce: string): void {
+  const records = nonceRecords.get(store)!;
+  const { maxEntries } = nonceLimits.get(store)!;
+  while (records.size >= maxEntries) records.delete(records.keys().next().value!);
+  records.set(nonce, { lastNc: 0, issuedAt: Date.now() });
+}
+
+function storeLookup(store: DigestMd5NonceStore, nonce: string): NonceRecord | undefined {
+  const record = nonceRecords.get(store)!.get(nonce);
+  if (!record) return undefined;
+  if (Date.now() - record.issuedAt > nonceLimits.get(store)!.lifetimeMs) {
+    nonceRecords.get(store)!.delete(nonce);
+    return undefined;
+  }
+  return record;
+}
+
+/** Options of {@linkcode DigestMd5Server}. */
+export interface DigestMd5ServerOptions {
+  /** The registered service name this server answers for: `smtp`, `imap`… */
+  readonly service: string;
+  /** The host name clients must name in `digest-uri`; a list for a server with several names. */
+  readonly host: string | readonly string[];
+  /** The `serv-name` clients may name in `digest-uri`; by default only a host name is allowed. */
+  readonly serviceName?: string;
+  /** The realms to offer, in order. Default: the first host name. An empty list offers none. */
+  readonly realms?: readonly string[];
+  /**
+   * The protection levels to offer. Default `["auth"]`: offer a layer only if the code around
+   * the server applies it to the connection.
+   */
+  readonly qop?: readonly Qop[];
+  /** The ciphers to offer with `auth-conf`. Default all of {@linkcode DIGEST_CIPHERS}. */
+  readonly ciphers?: readonly DigestCipher[];
+  /** The largest security-layer buffer this side accepts. Default 65536. */
+  readonly maxbuf?: number;
+  /** Looks up a user's secret for a realm. */
+  readonly credentials: (username: string, realm: string) => DigestMd5Credentials | undefined;
+  /**
+   * Decides whether `authenticationId` may act as `authorizationId`. Default: only as itself.
+   */
+  readonly authorize?: (authenticationId: string, authorizationId: string) => boolean;
+  /** Makes the nonce; for tests. Default: 18 random bytes, base64url. */
+  readonly nonce?: () => string;
+  /** Enables subsequent authentication and cross-session replay checks. */
+  readonly nonceStore?: DigestMd5NonceStore;
+}
+
+type ServerState = "initial" | "await-response" | "done" | "failed";
+
+/**
+ * The DIGEST-MD5 server: issues the challenge, checks the response in constant time, and
+ * returns `rspauth` with success.
+ *
+ * @example Checking a client against a stored password
+ * ```ts
+ * import { DigestMd5Client, DigestMd5Server } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new DigestMd5Server({
+ *   service: "imap",
+ *   host: "elwood.innosoft.com",
+ *   credentials: (user) => user === "chris" ? { password: "secret" } : undefined,
+ * });
+ * const client = new DigestMd5Client({
+ *   username: "chris", password: "secret", service: "imap", host: "elwood.innosoft.com",
+ * });
+ * const final = server.next(client.next(server.next(undefined).challenge!));
+ * assert.ok(final.done && final.challenge); // success, with rspauth as additional data
+ * client.next(final.challenge);
+ * client.finish();
+ * assert.equal(server.outcome().authenticationId, "chris");
+ * ```
+ */
+export class DigestMd5Server implements ServerMechanism {
+  /** Always `DIGEST-MD5`. */
+  readonly name = "DIGEST-MD5";
+  /** DIGEST-MD5 never sends the password, verifies the server and can offer a layer. */
+  readonly properties: MechanismProperties = {
+    sendsCleartextPassword: false,
+    verifiesServer: true,
+    offersSecurityLayer: true,
+    clientFirst: false,
+  };
+  readonly #options: DigestMd5ServerOptions;
+  readonly #hosts: readonly string[];
+  readonly #realms: readonly string[];
+  readonly #qops: readonly Qop[];
+  readonly #ciphers: readonly DigestCipher[];
+  readonly #maxbuf: number;
+  #state: ServerState = "initial";
+  #nonce = "";
+  #outcome?: SaslOutcome;
+
+  /**
+   * @param options What to offer, and how to find users' secrets.
+   * @throws {SaslError} `invalid-argument` for an unknown qop or cipher or a bad maxbuf.
+   */
+  constructor(options: DigestMd5ServerOptions) {
+    this.#hosts = typeof options.host === "string" ? [options.host] : [...options.host];
+    if (!options.service || this.#hosts.length === 0 || this.#hosts.some((h) => !h)) {
+      throw new SaslError("invalid-argument", "service and host are required");
+    }
+    this.#realms = options.realms ?? [this.#hosts[0]];
+    const qops = options.qop ?? ["auth"];
+    if (
+      qops.length === 0 || qops.some((q) => q !== "auth" && q !== "auth-int" && q !== "auth-conf")
+    ) {
+      throw new SaslError("invalid-argument", "qop must list auth, auth-int or auth-conf");
+    }
+    this.#qops = qops;
+    this.#ciphers = options.ciphers ?? DIGEST_CIPHERS;
+    if (this.#ciphers.some((c) => !DIGEST_CIPHERS.includes(c))) {
+      throw new SaslError("invalid-argument", `ciphers must be among ${DIGEST_CIPHERS.join(", ")}`);
+    }
+    if (qops.includes("auth-conf") && this.#ciphers.length === 0) {
+      throw new SaslError("invalid-argument", "auth-conf needs at least one cipher");
+    }
+    this.#maxbuf = options.maxbuf ?? DEFAULT_MAXBUF;
+    if (!Number.isInteger(this.#maxbuf) || this.#maxbuf <= 16 || this.#maxbuf > MAX_MAXBUF) {
+      throw new SaslError("invalid-argument", `maxbuf must be an integer in 17..${MAX_MAXBUF}`);
+    }
+    this.#options = options;
+  }
+
+  /**
+   * With no initial response, returns the digest-challenge; with the client's
+   * digest-response, checks it and returns `done` with `rspauth` as the additional data.
+   *
+   * @throws {SaslError} `malformed-response`, `authentication-failed`, `authorization-failed`,
+   * `replay`, or `invalid-state`.
+   */
+  next(response: Uint8Array | undefined): ServerStep {
+    if (this.#state === "failed") {
+      throw new SaslError("invalid-state", "DIGEST-MD5: the exchange already failed");
+    }
+    try {
+      if (this.#state === "initial") {
+        if (response !== undefined && response.length > 0 && this.#options.nonceStore) {
+          const step = this.#trySubsequent(response);
+          if (step) return step;
+          return this.#challenge(true);
+        }
+        // RFC 2831 §2.2.2: a server without subsequent authentication answers an initial
+        // response with a fresh challenge.
+        return this.#challenge(false);
+      }
+      if (this.#state === "await-response") {
+        if (response === undefined) {
+          throw new SaslError("malformed-response", "DIGEST-MD5: a response is required");
+        }
+        const step = this.#verify(response, false);
+        return step;
+      }
+      throw new SaslError("invalid-state", "DIGEST-MD5: the exchange is already complete");
+    } catch (error) {
+      if (!(error instanceof SaslError && error.code === "invalid-state")) this.#state = "failed";
+      throw error;
+    }
+  }
+
+  /**
+   * What the exchange established.
+   *
+   * @throws {SaslError} `invalid-state` before success.
+   */
+  outcome(): SaslOutcome {
+    if (!this.#outcome) throw new SaslError("invalid-state", "DIGEST-MD5: not authenticated");
+    return this.#outcome;
+  }
+
+  #challenge(stale: boolean): ServerStep {
+    const nonce = this.#options.nonce ? this.#options.nonce() : encodeBase64Url(randomBytes(18));
+    if (!nonce || /["\\\x00-\x1f\x7f]/.test(nonce)) {
+      throw new SaslError("invalid-argument", "DIGEST-MD5: nonce must be non-empty printable text");
+    }
+    this.#nonce = nonce;
+    if (this.#options.nonceStore) storeIssue(this.#options.nonceStore, nonce);
+    const parts = this.#realms.map((realm) => `realm=${quote(realm)}`);
+    parts.push(`nonce=${quote(nonce)}`, `qop=${quote(this.#qops.join(","))}`);
+    if (this.#qops.includes("auth-conf")) parts.push(`cipher=${quote(this.#ciphers.join(","))}`);
+    if (stale) parts.push("stale=true");
+    parts.push(`maxbuf=${this.#maxbuf}`, "charset=utf-8", "algorithm=md5-sess");
+    this.#state = "await-response";
+    return { challenge: utf8(parts.join(",")), done: false };
+  }
+
+  // A subsequent authentication: an initial response naming a nonce from the store.
+  #trySubsequent(response: Uint8Array): ServerStep | undefined {
+    let nonce: string | undefined;
+    try {
+      const directives = parseDirectives(decodeLatin1(response), "malformed-response");
+      nonce = single(directives, "nonce", true, "malformed-response")!.value;
+    } catch {
+      return undefined;
+    }
+    if (!storeLookup(this.#options.nonceStore!, nonce)) return undefined;
+    this.#nonce = nonce;
+    return this.#verify(response, true);
+  }
+
+  #verify(bytes: Uint8Array, subsequent: boolean): ServerStep {
+    const code = "malformed-response";
+    if (bytes.length > MAX_RESPONSE_LENGTH) {
+      throw new SaslError(
+        "message-too-long",
+        `DIGEST-MD5: response of ${bytes.length} bytes exceeds ${MAX_RESPONSE_LENGTH}`,
+      );
+    }
+    if (bytes.length === 0) throw new SaslError(code, "DIGEST-MD5: the response is empty");
+    const directives = parseDirectives(decodeLatin1(bytes), code);
+    const charset = single(directives, "charset", false, code);
+    if (charset && charset.value.toLowerCase() !== "utf-8") {
+      throw new SaslError(code, `DIGEST-MD5: unknown charset "${charset.value}"`);
+    }
+    const utf8Charset = charset !== undefined;
+    const text = (name: string, required: boolean, asUtf8 = utf8Charset) => {
+      const d = single(directives, name, required, code);
+      return d ? reencodeValue(d.value, asUtf8, code) : undefined;
+    };
+    const username = text("username", true)!;
+    if (!username) throw new SaslError(code, "DIGEST-MD5: username is empty");
+    const realm = text("realm", false) ?? "";
+    const nonce = text("nonce", true)!;
+    const cnonce = text("cnonce", true)!;
+    if (!cnonce) throw new SaslError(code, "DIGEST-MD5: cnonce is empty");
+    const ncText = text("nc", true)!;
+    if (!/^[0-9a-fA-F]{8}$/.test(ncText)) {
+      throw new SaslError(code, "DIGEST-MD5: nc is not 8 hexadecimal digits");
+    }
+    const nc = parseInt(ncText, 16);
+    const qop = (text("qop", false) ?? "auth").toLowerCase();
+    const digestUri = text("digest-uri", true)!;
+    const responseValue = text("response", true)!;
+    if (!/^[0-9a-fA-F]{32}$/.test(responseValue)) {
+      throw new SaslError(code, "DIGEST-MD5: response is not 32 hexadecimal digits");
+    }
+    const maxbufText = text("maxbuf", false);
+    const peerMaxbuf = maxbufText === undefined ? DEFAULT_MAXBUF : parseMaxbuf(maxbufText, code);
+    const cipherText = text("cipher", false)?.toLowerCase();
+    // authzid is UTF-8 whatever the charset (RFC 2831 §2.1.2.1).
+    const authzid = text("authzid", false, true) || undefined;
+
+    if (!(this.#qops as readonly string[]).includes(qop)) {
+      throw new SaslError("no-acceptable-qop", `DIGEST-MD5: qop "${qop}" was not offered`);
+    }
+    let cipher: DigestCipherName | undefined;
+    if (qop === "auth-conf") {
+      if (!cipherText) throw new SaslError(code, "DIGEST-MD5: auth-conf without a cipher");
+      if (!(this.#ciphers as readonly string[]).includes(cipherText)) {
+        throw new SaslError(
+          "no-acceptable-cipher",
+          `DIGEST-MD5: cipher "${cipherText}" was not offered`,
+        );
+      }
+      cipher = cipherText as DigestCipherName;
+    }
+    if (this.#realms.length > 0 && !this.#realms.includes(realm)) {
+      throw new SaslError("authentication-failed", "DIGEST-MD5: the realm was not offered");
+    }
+    this.#checkDigestUri(digestUri);
+    if (nonce !== this.#nonce) {
+      throw new SaslError("authentication-failed", "DIGEST-MD5: the nonce is not the one issued");
+    }
+    const store = this.#options.nonceStore;
+    const record = store ? storeLookup(store, nonce) : undefined;
+    if (subsequent) {
+      if (!record || nc <= record.lastNc || record.username !== username) {
+        throw new SaslError("replay", "DIGEST-MD5: nonce-count did not increase");
+      }
+    } else if (nc !== 1) {
+      throw new SaslError("replay", `DIGEST-MD5: the first nonce-count must be 00000001`);
+    } else if (store && (!record || record.lastNc !== 0)) {
+      throw new SaslError("replay", "DIGEST-MD5: the nonce was already used");
+    }
+
+    const credentials = this.#options.credentials(username, realm);
+    const secrets = credentials ? candidateSecrets(credentials, username, realm) : [];
+    let ha1: Uint8Array | undefined;
+    const expected = responseValue.toLowerCase();
+    for (const secret of secrets) {
+      const candidate = hashA1(secret, nonce, cnonce, authzid);
+      const value = digestValue(candidate, "AUTHENTICATE", digestUri, nonce, ncText, cnonce, qop);
+      // Every candidate is compared, so the time taken does not tell which one matched.
+      if (timingSafeEqual(utf8(value), utf8(expected)) && !ha1) ha1 = candidate;
+    }
+    if (!ha1) {
+      throw new SaslError("authentication-failed", "DIGEST-MD5: wrong username or password");
+    }
+    if (authzid !== undefined && authzid !== username) {
+      const allowed = this.#options.authorize?.(username, authzid) ?? false;
+      if (!allowed) {
+        throw new SaslError(
+          "authorization-failed",
+          `DIGEST-MD5: "${username}" may not act as "${authzid}"`,
+        );
+      }
+    }
+    if (record) {
+      record.lastNc = nc;
+      record.username = username;
+    }
+    const securityLayer = qop === "auth" ? undefined : new DigestSecurityLayer({
+      ha1,
+      side: "server",
+      qop: qop as "auth-int" | "auth-conf",
+      cipher,
+      ownMaxbuf: this.#maxbuf,
+      peerMaxbuf,
+    });
+    this.#outcome = {
+      mechanism: this.name,
+      authenticationId: username,
+      authorizationId: authzid,
+      qop: qop as Qop,
+      cipher,
+      securityLayer,
+    };
+    this.#state = "done";
+    const rspauth = digestValue(ha1, "", digestUri, nonce, ncText, cnonce, qop);
+    return { challenge: utf8(`rspauth=${rspauth}`), done: true };
+  }
+
+  #checkDigestUri(digestUri: string): void {
+    const parts = digestUri.split("/");
+    const fail = (why: string): never => {
+      throw new SaslError("authentication-failed", `DIGEST-MD5: digest-uri ${why}`);
+    };
+    if (parts.length < 2 || parts.length > 3) fail("is not serv-type/host[/serv-name]");
+    const [service, host, serviceName] = parts;
+    if (service.toLowerCase() !== this.#options.service.toLowerCase()) {
+      fail("names another service");
+    }
+    const hosts = this.#hosts.map((h) => h.toLowerCase());
+    if (!hosts.includes(host.toLowerCase())) fail("names another host");
+    if (serviceName !== undefined) {
+      const allowed = [this.#options.serviceName, ...this.#hosts]
+        .filter((n): n is string => !!n)
+        .map((n) => n.toLowerCase());
+      if (!allowed.includes(serviceName.toLowerCase())) fail("names another serv-name");
+    }
+  }
+}
+
+// The secrets to try. A stored secret is used as given. From a password, the per-string
+// ISO-8859-1 rule of Cyrus SASL and the JDK comes first; then the RFC's literal reading (all
+// three strings narrowed only when all fit) and plain UTF-8, as other clients compute them.
+function candidateSecrets(
+  credentials: DigestMd5Credentials,
+  username: string,
+  realm: string,
+): Uint8Array[] {
+  if ("secret" in credentials) {
+    if (credentials.secret.length !== 16) {
+      throw new SaslError("invalid-argument", "a stored DIGEST-MD5 secret is 16 bytes");
+    }
+    return [credentials.secret];
+  }
+  const { password } = credentials;
+  const perString = [username, realm, password].map((s) => credentialBytes(s, true)!);
+  const narrow = [username, realm, password].map((s) => latin1(s));
+  const allNarrow = narrow.every((b) => b !== undefined)
+    ? narrow as Uint8Array[]
+    : [username, realm, password].map((s) => utf8(s));
+  const allUtf8 = [username, realm, password].map((s) => utf8(s));
+  const out: Uint8Array[] = [];
+  const seen = new Set<string>();
+  for (const [u, r, p] of [perString, allNarrow, allUtf8]) {
+    const secret = userSecret(u, r, p);
+    const key = decodeLatin1(secret);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(secret);
+    }
+  }
+  return out;
+}

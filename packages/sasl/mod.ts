@@ -1,0 +1,44 @@
+/**
+ * Pure SASL (RFC 4422) for TypeScript: mechanisms as explicit client and server state machines,
+ * with no I/O, for Deno, Node.js, Bun, browsers and workers.
+ *
+ * DIGEST-MD5 (RFC 2831) is complete, security layers included; PLAIN, LOGIN and CRAM-MD5 sit
+ * beside it. Every mechanism implements {@linkcode ClientMechanism} or
+ * {@linkcode ServerMechanism}, and every failure is a {@linkcode SaslError} with a stable code.
+ *
+ * @example A DIGEST-MD5 exchange, both sides in one process
+ * ```ts
+ * import { DigestMd5Client, DigestMd5Server } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new DigestMd5Server({
+ *   service: "smtp",
+ *   host: "mail.example.com",
+ *   realms: ["example.com"],
+ *   credentials: (username) => username === "chris" ? { password: "secret" } : undefined,
+ * });
+ * const client = new DigestMd5Client({
+ *   username: "chris",
+ *   password: "secret",
+ *   service: "smtp",
+ *   host: "mail.example.com",
+ * });
+ *
+ * const challenge = server.next(undefined).challenge!;
+ * const final = server.next(client.next(challenge)); // carries rspauth
+ * assert.equal(final.done, true);
+ * client.next(final.challenge!); // verifies rspauth, answers with an empty response
+ * const outcome = client.finish();
+ * assert.equal(outcome.qop, "auth"); // no security layer unless the caller asks for one
+ * assert.equal(server.outcome().authenticationId, "chris");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./error.ts";
+export * from "./base64.ts";
+export * from "./mechanism.ts";
+export * from "./security_layer.ts";
+export * from "./digest_md5/client.ts";
+export * from "./digest_md5/server.ts";
