@@ -1,7 +1,7 @@
 // Byte helpers shared by the mechanisms. Internal: not exported from mod.ts.
 
 const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array {
@@ -102,4 +102,17 @@ export function encodeBase64Url(bytes: Uint8Array): string {
   }
   if (bits > 0) out += alphabet[(value << (6 - bits)) & 63];
   return out;
+}
+
+/**
+ * Whether a nonce can travel in a quoted-string without escapes: non-empty printable ASCII
+ * without `"` or `\`. Both sides check their nonces, since a test hook may supply them.
+ */
+export function isNonceText(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x21 || code > 0x7e || code === 0x22 || code === 0x5c) return false;
+  }
+  return true;
 }

@@ -24,6 +24,7 @@
  *   host: "mail.example.com",
  * });
  *
+ * client.start(); // DIGEST-MD5 has no initial response
  * const challenge = server.next(undefined).challenge!;
  * const final = server.next(client.next(challenge)); // carries rspauth
  * assert.equal(final.done, true);
@@ -42,3 +43,6 @@ export * from "./mechanism.ts";
 export * from "./security_layer.ts";
 export * from "./digest_md5/client.ts";
 export * from "./digest_md5/server.ts";
+export * from "./plain.ts";
+export * from "./login.ts";
+export * from "./cram_md5.ts";

@@ -75,6 +75,8 @@ export class FrameDecoder {
   readonly #maxSize: number;
 
   /**
+   * Creates a decoder with nothing pending.
+   *
    * @param maxSize The largest buffer accepted (this side's `maxbuf`).
    */
   constructor(maxSize: number) {

@@ -8,6 +8,7 @@ import {
   concat,
   decodeLatin1,
   encodeBase64Url,
+  isNonceText,
   randomBytes,
   timingSafeEqual,
   utf8,
@@ -15,7 +16,6 @@ import {
 import { SaslError } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
 import {
-  CIPHER_STRENGTH,
   credentialBytes,
   type DigestCipherName,
   digestValue,
@@ -203,6 +203,8 @@ export class DigestMd5Client implements ClientMechanism {
   #outcome?: SaslOutcome;
 
   /**
+   * Creates a client for one exchange; it checks the options but sends nothing yet.
+   *
    * @param options Credentials, service and what protection to accept.
    * @throws {SaslError} `invalid-argument` for an empty username, an unknown qop or cipher,
    * or a maxbuf out of range.
@@ -397,7 +399,7 @@ export class DigestMd5Client implements ClientMechanism {
       );
     }
     const cnonce = o.cnonce ? o.cnonce() : encodeBase64Url(randomBytes(16));
-    if (!cnonce || /["\\\x00-\x1f\x7f]/.test(cnonce)) {
+    if (!isNonceText(cnonce)) {
       throw new SaslError(
         "invalid-argument",
         "DIGEST-MD5: cnonce must be non-empty printable text",

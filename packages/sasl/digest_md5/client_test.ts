@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DigestMd5Client, DigestMd5ReauthCache } from "./client.ts";
+import { DigestMd5Client, type DigestMd5ClientOptions, DigestMd5ReauthCache } from "./client.ts";
 import { DigestMd5NonceStore, DigestMd5Server } from "./server.ts";
 import { SaslError } from "../error.ts";
 import { bytes, directives, exchange, text } from "../testdata/digest_md5_util.ts";
@@ -192,7 +192,10 @@ Deno.test("digest-uri carries serv-name; authzid is sent and hashed", () => {
 Deno.test("charset: ISO-8859-1 strings hash narrowed, others as UTF-8, per string", () => {
   // Both sides agree for every mix, and the server takes the per-string rule first.
   for (
-    const [user, pass] of [["jürgen", "pässwörd"], ["用户", "密码"], ["jürgen", "密码"], ["用户", "pässwörd"]]
+    const [user, pass] of [["jürgen", "pässwörd"], ["用户", "密码"], ["jürgen", "密码"], [
+      "用户",
+      "pässwörd",
+    ]]
   ) {
     const { client: outcome } = exchange({ username: user, password: pass }, {
       credentials: (u) => u === user ? { password: pass } : undefined,
@@ -334,7 +337,9 @@ Deno.test("options are validated", () => {
       { ...base, maxbuf: 2 ** 24 },
     ]
   ) {
-    // deno-lint-ignore no-explicit-any
-    assert.throws(() => new DigestMd5Client(bad as any), (e: SaslError) => e.code === "invalid-argument");
+    assert.throws(
+      () => new DigestMd5Client(bad as unknown as DigestMd5ClientOptions),
+      (e: SaslError) => e.code === "invalid-argument",
+    );
   }
 });

@@ -7,6 +7,7 @@
 import {
   decodeLatin1,
   encodeBase64Url,
+  isNonceText,
   latin1,
   randomBytes,
   timingSafeEqual,
@@ -72,6 +73,8 @@ const nonceLimits = new WeakMap<DigestMd5NonceStore, { maxEntries: number; lifet
  */
 export class DigestMd5NonceStore {
   /**
+   * Creates an empty store.
+   *
    * @param options `maxEntries` (default 10000; the oldest nonce is dropped beyond it) and
    * `lifetimeMs` (default one hour; an older nonce gets a `stale=true` challenge).
    */
@@ -156,6 +159,7 @@ type ServerState = "initial" | "await-response" | "done" | "failed";
  * const client = new DigestMd5Client({
  *   username: "chris", password: "secret", service: "imap", host: "elwood.innosoft.com",
  * });
+ * client.start();
  * const final = server.next(client.next(server.next(undefined).challenge!));
  * assert.ok(final.done && final.challenge); // success, with rspauth as additional data
  * client.next(final.challenge);
@@ -184,6 +188,8 @@ export class DigestMd5Server implements ServerMechanism {
   #outcome?: SaslOutcome;
 
   /**
+   * Creates a server for one exchange; it checks the options but issues nothing yet.
+   *
    * @param options What to offer, and how to find users' secrets.
    * @throws {SaslError} `invalid-argument` for an unknown qop or cipher or a bad maxbuf.
    */
@@ -262,7 +268,7 @@ export class DigestMd5Server implements ServerMechanism {
 
   #challenge(stale: boolean): ServerStep {
     const nonce = this.#options.nonce ? this.#options.nonce() : encodeBase64Url(randomBytes(18));
-    if (!nonce || /["\\\x00-\x1f\x7f]/.test(nonce)) {
+    if (!isNonceText(nonce)) {
       throw new SaslError("invalid-argument", "DIGEST-MD5: nonce must be non-empty printable text");
     }
     this.#nonce = nonce;

@@ -1,0 +1,360 @@
+/**
+ * The PLAIN mechanism (RFC 4616): the client sends `authzid NUL authcid NUL passwd` in one
+ * message. Use it only inside TLS; the password crosses the wire as is.
+ *
+ * @module
+ */
+
+import { concat, decodeUtf8, utf8 } from "./_bytes.ts";
+import { SaslError } from "./error.ts";
+import type {
+  ClientMechanism,
+  MechanismProperties,
+  SaslOutcome,
+  ServerMechanism,
+  ServerStep,
+} from "./mechanism.ts";
+
+// RFC 4616 §2: each of authzid, authcid and passwd is at most 255 octets of UTF-8.
+const MAX_FIELD_OCTETS = 255;
+const MAX_MESSAGE_OCTETS = 3 * MAX_FIELD_OCTETS + 2;
+
+const PLAIN_PROPERTIES: MechanismProperties = Object.freeze({
+  sendsCleartextPassword: true,
+  verifiesServer: false,
+  offersSecurityLayer: false,
+  clientFirst: true,
+});
+
+/** Options of a {@linkcode PlainClient}. */
+export interface PlainClientOptions {
+  /** The authentication identity (authcid) whose password is checked. */
+  readonly username: string;
+  /** The password, sent as UTF-8. */
+  readonly password: string;
+  /** The identity to act as (authzid); omit it or leave it empty to act as `username`. */
+  readonly authorizationId?: string;
+}
+
+type PlainClientState = "initial" | "sent" | "resent" | "finished" | "failed";
+
+/**
+ * The client side of PLAIN (RFC 4616).
+ *
+ * `start()` returns the whole message as the initial response. A protocol that cannot send
+ * an initial response (or a server that ignored it) gets an empty challenge, and `next()`
+ * answers it with the same message once.
+ *
+ * @example Authenticating with PLAIN
+ * ```ts
+ * import { PlainClient } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const client = new PlainClient({
+ *   username: "Kurt",
+ *   password: "xipj3plmq",
+ *   authorizationId: "Ursel",
+ * });
+ * const initial = client.start();
+ * assert.equal(new TextDecoder().decode(initial), "Ursel\0Kurt\0xipj3plmq");
+ * const outcome = client.finish(); // the server answered "success"
+ * assert.equal(outcome.authorizationId, "Ursel");
+ * assert.equal(outcome.qop, "auth");
+ * ```
+ */
+export class PlainClient implements ClientMechanism {
+  /** The registered mechanism name. */
+  readonly name: "PLAIN" = "PLAIN";
+  /** PLAIN sends the password in the clear, never verifies the server and has no layer. */
+  readonly properties: MechanismProperties = PLAIN_PROPERTIES;
+  #state: PlainClientState = "initial";
+  #message: Uint8Array;
+  readonly #username: string;
+  readonly #authorizationId: string;
+
+  /**
+   * Prepares the message; nothing is sent until {@linkcode PlainClient.start}.
+   *
+   * @param options The credentials.
+   * @throws {SaslError} `invalid-argument` when the username or password is empty, a field
+   * contains NUL, or a field is longer than 255 octets.
+   */
+  constructor(options: PlainClientOptions) {
+    const authzid = options.authorizationId ?? "";
+    const fields = [
+      checkField("authorization id", authzid, true),
+      checkField("username", options.username, false),
+      checkField("password", options.password, false),
+    ];
+    const nul = new Uint8Array([0]);
+    this.#message = concat(fields[0], nul, fields[1], nul, fields[2]);
+    this.#username = options.username;
+    this.#authorizationId = authzid;
+  }
+
+  /**
+   * Returns the PLAIN message as the initial response.
+   *
+   * @returns `authzid NUL authcid NUL passwd` in UTF-8.
+   * @throws {SaslError} `invalid-state` when called twice.
+   */
+  start(): Uint8Array {
+    if (this.#state !== "initial") {
+      throw this.#fail("invalid-state", "start() may be called only once");
+    }
+    this.#state = "sent";
+    return this.#message.slice();
+  }
+
+  /**
+   * Answers an empty challenge with the same message, once; PLAIN has no other challenge.
+   *
+   * @param challenge The server's challenge; must be empty.
+   * @returns The PLAIN message again.
+   * @throws {SaslError} `malformed-challenge` for a non-empty challenge, `invalid-state`
+   * before `start()` or on a second challenge.
+   */
+  next(challenge: Uint8Array): Uint8Array {
+    if (this.#state !== "sent") {
+      throw this.#fail(
+        "invalid-state",
+        this.#state === "initial"
+          ? "next() called before start()"
+          : "PLAIN expects at most one (empty) challenge",
+      );
+    }
+    if (challenge.length !== 0) {
+      throw this.#fail("malformed-challenge", "PLAIN challenges must be empty");
+    }
+    this.#state = "resent";
+    return this.#message.slice();
+  }
+
+  /**
+   * Accepts the server's success report.
+   *
+   * @param additionalData Must be absent or empty; PLAIN has no success data.
+   * @returns The outcome, with qop `auth`.
+   * @throws {SaslError} `invalid-state` before the message was sent or after `finish()`,
+   * `malformed-challenge` when success carries data.
+   */
+  finish(additionalData?: Uint8Array): SaslOutcome {
+    if (this.#state !== "sent" && this.#state !== "resent") {
+      throw this.#fail("invalid-state", "finish() called before the credentials were sent");
+    }
+    if (additionalData !== undefined && additionalData.length !== 0) {
+      throw this.#fail("malformed-challenge", "PLAIN success carries no additional data");
+    }
+    this.#state = "finished";
+    this.#wipe();
+    return outcomeOf(this.#username, this.#authorizationId);
+  }
+
+  #fail(code: "invalid-state" | "malformed-challenge", message: string): SaslError {
+    // A state error leaves a live exchange usable; a bad peer message ends it.
+    if (code !== "invalid-state") {
+      this.#state = "failed";
+      this.#wipe();
+    }
+    return new SaslError(code, message);
+  }
+
+  #wipe(): void {
+    this.#message.fill(0);
+    this.#message = new Uint8Array(0);
+  }
+}
+
+/** Options of a {@linkcode PlainServer}. */
+export interface PlainServerOptions {
+  /**
+   * Checks a password. Receives the values after {@linkcode PlainServerOptions.prepare}.
+   *
+   * @param authenticationId The authcid the client sent.
+   * @param password The password the client sent.
+   * @returns Whether the password is right for that identity.
+   */
+  readonly verify: (authenticationId: string, password: string) => boolean;
+  /**
+   * Decides whether the authenticated identity may act as the requested one. Called only
+   * after `verify` succeeded and only when the client sent a non-empty authzid. The default
+   * allows only an authzid equal to the authcid.
+   *
+   * @param authenticationId The verified authcid.
+   * @param authorizationId The authzid the client asked for.
+   * @returns Whether to allow it.
+   */
+  readonly authorize?: (authenticationId: string, authorizationId: string) => boolean;
+  /**
+   * Prepares the authcid and the password before `verify` sees them. RFC 4616 says a server
+   * SHOULD apply SASLprep (RFC 4013); pass `saslprep` from `@mongodb-js/saslprep` (or any
+   * implementation) here. saslkit does not bundle one, because the npm packages that exist
+   * need Node's `Buffer` and would break browser builds. A throw or an empty result fails
+   * authentication. The default leaves both as sent.
+   *
+   * @param value The authcid or the password as sent.
+   * @returns The prepared string.
+   */
+  readonly prepare?: (value: string) => string;
+}
+
+type PlainServerState = "initial" | "challenged" | "done" | "failed";
+
+/**
+ * The server side of PLAIN (RFC 4616).
+ *
+ * Parses the client's message strictly (exactly two NULs, non-empty authcid and password, at
+ * most 255 octets each, valid UTF-8), then calls `verify` and `authorize`.
+ *
+ * @example Checking a PLAIN message
+ * ```ts
+ * import { PlainServer } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new PlainServer({
+ *   verify: (user, password) => user === "Kurt" && password === "xipj3plmq",
+ *   authorize: (user, authzid) => user === "Kurt" && authzid === "Ursel",
+ *   prepare: (value) => value.normalize("NFKC"), // or saslprep from @mongodb-js/saslprep
+ * });
+ * const step = server.next(new TextEncoder().encode("Ursel\0Kurt\0xipj3plmq"));
+ * assert.equal(step.done, true);
+ * assert.equal(server.outcome().authenticationId, "Kurt");
+ * assert.equal(server.outcome().authorizationId, "Ursel");
+ * ```
+ */
+export class PlainServer implements ServerMechanism {
+  /** The registered mechanism name. */
+  readonly name: "PLAIN" = "PLAIN";
+  #state: PlainServerState = "initial";
+  #outcome: SaslOutcome | undefined;
+  readonly #options: PlainServerOptions;
+
+  /**
+   * Creates a server for one exchange.
+   *
+   * @param options The password check, and optionally the authorization policy and SASLprep.
+   */
+  constructor(options: PlainServerOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Takes the client's message. Without an initial response, returns an empty challenge
+   * first.
+   *
+   * @param response The client's message, or `undefined` when it sent no initial response.
+   * @returns An empty challenge, or `done`.
+   * @throws {SaslError} `malformed-response`, `message-too-long`, `authentication-failed`,
+   * `authorization-failed`, or `invalid-state` when called out of order.
+   */
+  next(response: Uint8Array | undefined): ServerStep {
+    if (response === undefined) {
+      if (this.#state !== "initial") {
+        throw new SaslError("invalid-state", "no response given after the challenge");
+      }
+      this.#state = "challenged";
+      return { challenge: new Uint8Array(0), done: false };
+    }
+    if (this.#state !== "initial" && this.#state !== "challenged") {
+      throw new SaslError("invalid-state", "the PLAIN exchange is over");
+    }
+    try {
+      this.#outcome = this.#check(response);
+    } catch (error) {
+      this.#state = "failed";
+      throw error;
+    }
+    this.#state = "done";
+    return { done: true };
+  }
+
+  /**
+   * What the exchange established.
+   *
+   * @returns The authcid (prepared), the authzid when one was sent, and qop `auth`.
+   * @throws {SaslError} `invalid-state` before the exchange is done.
+   */
+  outcome(): SaslOutcome {
+    if (this.#state !== "done" || this.#outcome === undefined) {
+      throw new SaslError("invalid-state", "the PLAIN exchange is not done");
+    }
+    return this.#outcome;
+  }
+
+  #check(message: Uint8Array): SaslOutcome {
+    if (message.length > MAX_MESSAGE_OCTETS) {
+      throw new SaslError("message-too-long", "PLAIN message exceeds 767 octets");
+    }
+    const first = message.indexOf(0);
+    const second = first < 0 ? -1 : message.indexOf(0, first + 1);
+    if (second < 0 || message.indexOf(0, second + 1) >= 0) {
+      throw new SaslError("malformed-response", "PLAIN message must contain exactly two NULs");
+    }
+    const authzid = readField("authorization id", message.subarray(0, first), true);
+    const authcid = readField("authentication id", message.subarray(first + 1, second), false);
+    const password = readField("password", message.subarray(second + 1), false);
+
+    const prepare = this.#options.prepare;
+    let preparedId = authcid;
+    let preparedPassword = password;
+    if (prepare !== undefined) {
+      try {
+        preparedId = prepare(authcid);
+        preparedPassword = prepare(password);
+      } catch {
+        // The cause is dropped: it may quote a character of the password.
+        throw new SaslError("authentication-failed", "SASLprep rejected the credentials");
+      }
+      if (preparedId === "" || preparedPassword === "") {
+        throw new SaslError("authentication-failed", "SASLprep left an empty credential");
+      }
+    }
+    if (!this.#options.verify(preparedId, preparedPassword)) {
+      throw new SaslError("authentication-failed", "wrong username or password");
+    }
+    if (authzid !== "") {
+      const authorize = this.#options.authorize ?? ((id, as) => id === as);
+      if (!authorize(preparedId, authzid)) {
+        throw new SaslError(
+          "authorization-failed",
+          "the authentication identity may not act as the requested authorization identity",
+        );
+      }
+    }
+    return outcomeOf(preparedId, authzid);
+  }
+}
+
+function outcomeOf(authenticationId: string, authorizationId: string): SaslOutcome {
+  return authorizationId === ""
+    ? { mechanism: "PLAIN", authenticationId, qop: "auth" }
+    : { mechanism: "PLAIN", authenticationId, authorizationId, qop: "auth" };
+}
+
+function checkField(what: string, value: string, mayBeEmpty: boolean): Uint8Array {
+  if (!mayBeEmpty && value === "") {
+    throw new SaslError("invalid-argument", `PLAIN ${what} must not be empty`);
+  }
+  if (value.includes("\0")) {
+    throw new SaslError("invalid-argument", `PLAIN ${what} must not contain NUL`);
+  }
+  const bytes = utf8(value);
+  if (bytes.length > MAX_FIELD_OCTETS) {
+    throw new SaslError("invalid-argument", `PLAIN ${what} exceeds 255 octets`);
+  }
+  return bytes;
+}
+
+function readField(what: string, bytes: Uint8Array, mayBeEmpty: boolean): string {
+  if (!mayBeEmpty && bytes.length === 0) {
+    throw new SaslError("malformed-response", `PLAIN ${what} is empty`);
+  }
+  if (bytes.length > MAX_FIELD_OCTETS) {
+    throw new SaslError("message-too-long", `PLAIN ${what} exceeds 255 octets`);
+  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) {
+    throw new SaslError("malformed-response", `PLAIN ${what} is not valid UTF-8`);
+  }
+  return text;
+}
