@@ -311,9 +311,18 @@ export class DigestMd5Server implements ServerMechanism {
       throw new SaslError(code, `DIGEST-MD5: unknown charset "${charset.value}"`);
     }
     const utf8Charset = charset !== undefined;
+    // Without charset=utf-8 the RFC says ISO-8859-1, but Cyrus SASL's client sends raw UTF-8
+    // and never says so. Bytes that are valid UTF-8 are read as UTF-8, as Cyrus's server does;
+    // anything else is ISO-8859-1.
     const text = (name: string, required: boolean, asUtf8 = utf8Charset) => {
       const d = single(directives, name, required, code);
-      return d ? reencodeValue(d.value, asUtf8, code) : undefined;
+      if (!d) return undefined;
+      if (asUtf8) return reencodeValue(d.value, true, code);
+      try {
+        return reencodeValue(d.value, true, code);
+      } catch {
+        return d.value;
+      }
     };
     const username = text("username", true)!;
     if (!username) throw new SaslError(code, "DIGEST-MD5: username is empty");
