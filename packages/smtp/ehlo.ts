@@ -48,3 +48,68 @@ export function parseEhloAuth(lines: readonly string[]): string[] {
   }
   return [...seen];
 }
+
+/** What a server said it can do in its EHLO reply. */
+export interface SmtpCapabilities {
+  /** The server's name, from the first line. */
+  readonly domain: string;
+  /** SASL mechanisms, in the server's order (both `AUTH` and `AUTH=` forms). */
+  readonly auth: readonly string[];
+  /** STARTTLS (RFC 3207). */
+  readonly startTls: boolean;
+  /** PIPELINING (RFC 2920). */
+  readonly pipelining: boolean;
+  /** SMTPUTF8 (RFC 6531). */
+  readonly smtpUtf8: boolean;
+  /** 8BITMIME (RFC 6152). */
+  readonly eightBitMime: boolean;
+  /** ENHANCEDSTATUSCODES (RFC 2034). */
+  readonly enhancedStatusCodes: boolean;
+  /** The SIZE limit in bytes (RFC 1870); 0 means announced without a limit. */
+  readonly size?: number;
+  /** Every extension keyword (upper-case) with its parameters. */
+  readonly extensions: ReadonlyMap<string, string>;
+}
+
+/**
+ * Reads an EHLO reply's lines into capabilities.
+ *
+ * @param reply The reply (only its `lines` are read).
+ *
+ * @example
+ * ```ts
+ * import { parseEhlo } from "@saslkit/smtp";
+ * import assert from "node:assert/strict";
+ *
+ * const caps = parseEhlo({ lines: ["mx.example.com hi", "SIZE 10240000", "AUTH=PLAIN", "STARTTLS"] });
+ * assert.equal(caps.domain, "mx.example.com");
+ * assert.equal(caps.size, 10240000);
+ * assert.deepEqual(caps.auth, ["PLAIN"]);
+ * assert.equal(caps.startTls, true);
+ * ```
+ */
+export function parseEhlo(reply: { readonly lines: readonly string[] }): SmtpCapabilities {
+  const [first = "", ...rest] = reply.lines;
+  const extensions = new Map<string, string>();
+  for (const line of rest) {
+    const match = /^([A-Za-z0-9][A-Za-z0-9-]*)(?:[ =](.*))?$/.exec(line.trim());
+    if (!match) continue;
+    const keyword = match[1].toUpperCase();
+    if (!extensions.has(keyword)) extensions.set(keyword, (match[2] ?? "").trim());
+  }
+  const sizeText = extensions.get("SIZE");
+  const size = sizeText !== undefined && /^\d{1,15}$/.test(sizeText || "0")
+    ? Number(sizeText || "0")
+    : undefined;
+  return {
+    domain: first.split(" ")[0],
+    auth: parseEhloAuth(rest),
+    startTls: extensions.has("STARTTLS"),
+    pipelining: extensions.has("PIPELINING"),
+    smtpUtf8: extensions.has("SMTPUTF8"),
+    eightBitMime: extensions.has("8BITMIME"),
+    enhancedStatusCodes: extensions.has("ENHANCEDSTATUSCODES"),
+    size,
+    extensions,
+  };
+}

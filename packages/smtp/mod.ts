@@ -1,8 +1,7 @@
 /**
- * SMTP AUTH (RFC 4954) on top of {@link https://jsr.io/@saslkit/sasl | @saslkit/sasl}.
- *
- * This first piece reads the mechanisms a server advertises in its EHLO reply, which is where
- * a client's choice of mechanism starts.
+ * SMTP AUTH (RFC 4954) on top of {@link https://jsr.io/@saslkit/sasl | @saslkit/sasl}: a
+ * session that applies the security layer it negotiates, and a policy that tries mechanisms
+ * in the caller's order, notices a server that fails after agreeing, and moves on.
  *
  * @example Which mechanisms does the server offer?
  * ```ts
@@ -19,3 +18,11 @@
  */
 
 export * from "./ehlo.ts";
+export * from "./error.ts";
+export * from "./reply.ts";
+export * from "./session.ts";
+export * from "./transcript.ts";
+export * from "./transport.ts";
+export * from "./mechanisms.ts";
+export * from "./memory.ts";
+export * from "./policy.ts";

@@ -1,0 +1,485 @@
+/**
+ * One SMTP client session over any {@linkcode SmtpTransport}: greeting, EHLO, STARTTLS, AUTH
+ * with any `@saslkit/sasl` client mechanism, and, once a mechanism has agreed on a security
+ * layer, every later command and reply wrapped and framed as RFC 4422 §3.7 requires.
+ *
+ * @module
+ */
+
+import {
+  type ClientMechanism,
+  decodeBase64,
+  encodeBase64,
+  frame,
+  FrameDecoder,
+  SaslError,
+  type SaslOutcome,
+  type SecurityLayer,
+} from "@saslkit/sasl";
+import { parseEhlo, type SmtpCapabilities } from "./ehlo.ts";
+import { SmtpError } from "./error.ts";
+import { formatReply, ReplyParser, type SmtpReply } from "./reply.ts";
+import type { SmtpTransport } from "./transport.ts";
+import { describeChallenge, redactClientMessage, type TranscriptSink } from "./transcript.ts";
+
+/** Options of {@linkcode SmtpSession.open}. */
+export interface SmtpSessionOptions {
+  /** How long to wait for each reply, in milliseconds. Default 30000. */
+  readonly timeoutMs?: number;
+  /** The longest reply line accepted. Default 4096 bytes. */
+  readonly maxLineLength?: number;
+  /** Receives the decoded, redacted transcript. */
+  readonly transcript?: TranscriptSink;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const CRLF = encoder.encode("\r\n");
+
+function assertCommandText(text: string, what: string): void {
+  if (/[\r\n]/.test(text)) {
+    throw new SmtpError("invalid-argument", `${what} must not contain CR or LF`);
+  }
+}
+
+/**
+ * A client session. Create one with {@linkcode SmtpSession.open}.
+ *
+ * @example Sending a message after authenticating
+ * ```ts ignore
+ * import { connectTcp, SmtpSession } from "@saslkit/smtp";
+ * import { DigestMd5Client } from "@saslkit/sasl";
+ *
+ * const transport = await connectTcp({ host: "mail.example.com", port: 587 });
+ * const session = await SmtpSession.open(transport);
+ * await session.ehlo("client.example.com");
+ * await session.startTls("mail.example.com");
+ * await session.ehlo("client.example.com");
+ * await session.authenticate(new DigestMd5Client({
+ *   username: "smtpuser", password: "secret", service: "smtp", host: "mail.example.com",
+ * }));
+ * await session.sendMail({ from: "a@example.com", to: ["b@example.com"], data: "Subject: hi\r\n\r\nhello\r\n" });
+ * await session.quit();
+ * ```
+ */
+export class SmtpSession {
+  /** The server's greeting. */
+  readonly greeting: SmtpReply;
+  readonly #transport: SmtpTransport;
+  readonly #timeoutMs: number;
+  readonly #maxLineLength: number;
+  readonly #transcript?: TranscriptSink;
+  #buffer: Uint8Array = new Uint8Array(0);
+  #layer?: SecurityLayer;
+  #frames?: FrameDecoder;
+  #capabilities?: SmtpCapabilities;
+  #authenticated?: SaslOutcome;
+  #closed = false;
+
+  private constructor(
+    transport: SmtpTransport,
+    greeting: SmtpReply,
+    options: SmtpSessionOptions,
+    buffer: Uint8Array,
+  ) {
+    this.#transport = transport;
+    this.greeting = greeting;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxLineLength = options.maxLineLength ?? 4096;
+    this.#transcript = options.transcript;
+    this.#buffer = buffer;
+  }
+
+  /**
+   * Reads the server's greeting and returns the session.
+   *
+   * @throws {SmtpError} `rejected` when the greeting is not 220, or a connection error.
+   */
+  static async open(
+    transport: SmtpTransport,
+    options: SmtpSessionOptions = {},
+  ): Promise<SmtpSession> {
+    const session = new SmtpSession(
+      transport,
+      { code: 0, lines: [] },
+      options,
+      new Uint8Array(0),
+    );
+    const greeting = await session.#readReply();
+    (session as { greeting: SmtpReply }).greeting = greeting;
+    if (greeting.code !== 220) {
+      session.close();
+      throw new SmtpError("rejected", `server refused the session: ${formatReply(greeting)}`, {
+        reply: greeting,
+      });
+    }
+    return session;
+  }
+
+  /** Whether the connection is encrypted with TLS. */
+  get secure(): boolean {
+    return this.#transport.secure;
+  }
+
+  /** The security layer in force since AUTH, if a mechanism negotiated one. */
+  get securityLayer(): SecurityLayer | undefined {
+    return this.#layer;
+  }
+
+  /** What the last EHLO reply said. */
+  get capabilities(): SmtpCapabilities | undefined {
+    return this.#capabilities;
+  }
+
+  /** The outcome of a successful AUTH, once there was one. */
+  get authenticated(): SaslOutcome | undefined {
+    return this.#authenticated;
+  }
+
+  /** Whether the session was closed, by either side. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The transport, for channel binding (`transport.channelBinding?.()`). */
+  get transport(): SmtpTransport {
+    return this.#transport;
+  }
+
+  /**
+   * Sends EHLO and returns the server's capabilities.
+   *
+   * @param name This client's host name (a name, or an address literal like `[127.0.0.1]`).
+   * @throws {SmtpError} `rejected` when the server refuses EHLO.
+   */
+  async ehlo(name: string): Promise<SmtpCapabilities> {
+    assertCommandText(name, "the EHLO name");
+    const reply = await this.command(`EHLO ${name}`);
+    if (reply.code !== 250) {
+      throw new SmtpError("rejected", `EHLO refused: ${formatReply(reply)}`, { reply });
+    }
+    this.#capabilities = parseEhlo(reply);
+    return this.#capabilities;
+  }
+
+  /**
+   * Sends STARTTLS and turns the connection into TLS. Send EHLO again afterwards: the server
+   * forgets what it said before (RFC 3207 §4.2).
+   *
+   * @param servername The name to check the certificate against.
+   * @throws {SmtpError} `tls` when the server refuses or the handshake fails.
+   */
+  async startTls(servername: string): Promise<void> {
+    if (!this.#transport.startTls) {
+      throw new SmtpError("tls", "this transport cannot start TLS");
+    }
+    if (this.#layer) throw new SmtpError("invalid-state", "STARTTLS after a SASL layer");
+    const reply = await this.command("STARTTLS");
+    if (reply.code !== 220) {
+      throw new SmtpError("tls", `STARTTLS refused: ${formatReply(reply)}`, { reply });
+    }
+    if (this.#buffer.length > 0) {
+      // Bytes after the 220 before the handshake would be an injection (CVE-2011-0411 style).
+      this.close();
+      throw new SmtpError("protocol", "the server sent data after its STARTTLS reply");
+    }
+    await this.#transport.startTls(servername);
+    this.#capabilities = undefined;
+  }
+
+  /**
+   * Runs AUTH with a SASL client mechanism (RFC 4954): the initial response where the
+   * mechanism has one, each 334 challenge answered, `*` sent when saslkit's side fails, and
+   * the mechanism's own check of the server before success is reported. A negotiated security
+   * layer is installed at once, so the next command is already wrapped.
+   *
+   * @throws {SmtpError} `auth-rejected` (see `reply`), `auth-client` (see `cause`, a
+   * `SaslError`), or a connection error.
+   */
+  async authenticate(mechanism: ClientMechanism): Promise<SaslOutcome> {
+    if (this.#authenticated) throw new SmtpError("invalid-state", "already authenticated");
+    const name = mechanism.name;
+    let initial: Uint8Array | undefined;
+    try {
+      initial = mechanism.start();
+    } catch (error) {
+      throw this.#clientError(name, error);
+    }
+    let pendingInitial: Uint8Array | undefined;
+    let line = `AUTH ${name}`;
+    let shown = line;
+    if (initial !== undefined) {
+      const encoded = initial.length === 0 ? "=" : encodeBase64(initial);
+      // RFC 4954 §4: a command line is at most 12288 octets with AUTH; stay well inside it and
+      // send a long initial response after an empty challenge instead.
+      if (encoded.length <= 500) {
+        line += ` ${encoded}`;
+        shown += ` ${redactClientMessage(name, initial)}`;
+      } else {
+        pendingInitial = initial;
+      }
+    }
+    await this.#writeLine(line, shown);
+    for (;;) {
+      const reply = await this.#readReply(true);
+      if (reply.code === 334) {
+        let challenge: Uint8Array;
+        try {
+          challenge = decodeBase64(reply.lines[0].trim());
+        } catch (error) {
+          await this.#cancel();
+          throw this.#clientError(name, error);
+        }
+        this.#note("S", `334 ${describeChallenge(challenge)}`);
+        let response: Uint8Array;
+        if (pendingInitial && challenge.length === 0) {
+          response = pendingInitial;
+          pendingInitial = undefined;
+        } else {
+          try {
+            response = mechanism.next(challenge);
+          } catch (error) {
+            await this.#cancel();
+            throw this.#clientError(name, error);
+          }
+        }
+        await this.#writeLine(encodeBase64(response), redactClientMessage(name, response));
+        continue;
+      }
+      this.#note("S", formatReply(reply));
+      if (reply.code === 235) {
+        let outcome: SaslOutcome;
+        try {
+          outcome = mechanism.finish();
+        } catch (error) {
+          // The server thinks we are authenticated, but it never proved itself: this
+          // connection must not carry mail.
+          this.close();
+          throw this.#clientError(name, error);
+        }
+        this.#authenticated = outcome;
+        if (outcome.securityLayer) this.#installLayer(outcome.securityLayer);
+        return outcome;
+      }
+      throw new SmtpError("auth-rejected", `AUTH ${name} failed: ${formatReply(reply)}`, {
+        reply,
+      });
+    }
+  }
+
+  /**
+   * Sends one command line and reads the reply, whatever its code.
+   *
+   * @throws {SmtpError} on CR/LF in `line`, or a connection or protocol error.
+   */
+  async command(line: string): Promise<SmtpReply> {
+    assertCommandText(line, "a command");
+    await this.#writeLine(line, line);
+    const reply = await this.#readReply();
+    return reply;
+  }
+
+  /**
+   * Sends NOOP: a cheap proof that the connection, and its security layer, work.
+   *
+   * @throws {SmtpError} `rejected` when the reply is not 250.
+   */
+  async noop(): Promise<SmtpReply> {
+    return this.#expect(await this.command("NOOP"), 250, "NOOP");
+  }
+
+  /**
+   * Sends a whole message: MAIL FROM, RCPT TO for each recipient, DATA with dot-stuffing.
+   *
+   * @param message `from`, `to` and `data` (the message with headers; line endings are made CRLF).
+   * @throws {SmtpError} `rejected` with the reply that refused the message.
+   */
+  async sendMail(
+    message: {
+      readonly from: string;
+      readonly to: readonly string[];
+      readonly data: string | Uint8Array;
+    },
+  ): Promise<SmtpReply> {
+    for (const address of [message.from, ...message.to]) {
+      if (/[\r\n<>]/.test(address)) {
+        throw new SmtpError("invalid-argument", "an address must not contain CR, LF, < or >");
+      }
+    }
+    if (message.to.length === 0) throw new SmtpError("invalid-argument", "no recipients");
+    this.#expect(await this.command(`MAIL FROM:<${message.from}>`), 250, "MAIL FROM");
+    for (const to of message.to) {
+      this.#expect(await this.command(`RCPT TO:<${to}>`), 250, "RCPT TO");
+    }
+    this.#expect(await this.command("DATA"), 354, "DATA");
+    const body = typeof message.data === "string" ? message.data : decoder.decode(message.data);
+    const lines = body.replace(/\r?\n/g, "\n").replace(/\n$/, "").split("\n");
+    const stuffed = lines.map((l) => (l.startsWith(".") ? "." + l : l)).join("\r\n");
+    await this.#write(encoder.encode(`${stuffed}\r\n.\r\n`));
+    this.#note("C", `(message, ${lines.length} lines)`);
+    this.#note("C", ".");
+    return this.#expect(await this.#readReply(), 250, "the message");
+  }
+
+  /** Sends QUIT and closes the connection; never throws. */
+  async quit(): Promise<void> {
+    try {
+      if (!this.#closed) await this.command("QUIT");
+    } catch {
+      // The server may close first; the session is over either way.
+    }
+    this.close();
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    this.#closed = true;
+    this.#transport.close();
+  }
+
+  #expect(reply: SmtpReply, code: number, what: string): SmtpReply {
+    if (reply.code !== code) {
+      throw new SmtpError("rejected", `${what} refused: ${formatReply(reply)}`, { reply });
+    }
+    return reply;
+  }
+
+  #clientError(mechanism: string, error: unknown): SmtpError {
+    const reason = error instanceof SaslError ? `${error.code}: ${error.message}` : String(error);
+    return new SmtpError("auth-client", `AUTH ${mechanism} cancelled by the client: ${reason}`, {
+      cause: error,
+    });
+  }
+
+  async #cancel(): Promise<void> {
+    try {
+      await this.#writeLine("*", "*");
+      const reply = await this.#readReply();
+      this.#note("S", formatReply(reply));
+    } catch {
+      // The exchange failed already; a server that does not answer the cancel changes nothing.
+    }
+  }
+
+  #installLayer(layer: SecurityLayer): void {
+    this.#layer = layer;
+    this.#frames = new FrameDecoder(layer.maxIncomingSize);
+    // Anything already read after the 235 line belongs to the layer.
+    const pending = this.#buffer;
+    this.#buffer = new Uint8Array(0);
+    if (pending.length > 0) this.#absorb(pending);
+  }
+
+  #absorb(chunk: Uint8Array): void {
+    let plain = chunk;
+    if (this.#layer) {
+      let buffers: Uint8Array[];
+      try {
+        buffers = this.#frames!.push(chunk);
+        plain = concat(buffers.map((b) => this.#layer!.unwrap(b)));
+      } catch (error) {
+        this.close();
+        throw new SmtpError("protocol", `security layer failure: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    this.#buffer = this.#buffer.length ? concat([this.#buffer, plain]) : plain;
+  }
+
+  async #readLine(): Promise<string> {
+    for (;;) {
+      const newline = this.#buffer.indexOf(10);
+      if (newline >= 0) {
+        const end = newline > 0 && this.#buffer[newline - 1] === 13 ? newline - 1 : newline;
+        const line = decoder.decode(this.#buffer.subarray(0, end));
+        this.#buffer = this.#buffer.slice(newline + 1);
+        return line;
+      }
+      if (this.#buffer.length > this.#maxLineLength) {
+        this.close();
+        throw new SmtpError("protocol", `reply line longer than ${this.#maxLineLength} bytes`);
+      }
+      const chunk = await this.#readChunk();
+      if (chunk === null) {
+        this.#closed = true;
+        throw new SmtpError("connection-lost", "the server closed the connection");
+      }
+      this.#absorb(chunk);
+    }
+  }
+
+  async #readChunk(): Promise<Uint8Array | null> {
+    if (this.#closed) throw new SmtpError("connection-lost", "the session is closed");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new SmtpError("timeout", `no reply within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#transport.read(), timeout]);
+    } catch (error) {
+      this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #readReply(quiet = false): Promise<SmtpReply> {
+    const parser = new ReplyParser();
+    for (;;) {
+      const line = await this.#readLine();
+      let reply: SmtpReply | undefined;
+      try {
+        reply = parser.push(line);
+      } catch (error) {
+        this.close();
+        throw error;
+      }
+      if (reply) {
+        if (!quiet) this.#note("S", formatReply(reply));
+        return reply;
+      }
+    }
+  }
+
+  async #writeLine(line: string, shown: string): Promise<void> {
+    this.#note("C", shown);
+    await this.#write(concat([encoder.encode(line), CRLF]));
+  }
+
+  async #write(data: Uint8Array): Promise<void> {
+    if (this.#closed) throw new SmtpError("connection-lost", "the session is closed");
+    try {
+      if (!this.#layer) return await this.#transport.write(data);
+      const max = this.#layer.maxPlaintextSize;
+      const pieces: Uint8Array[] = [];
+      for (let i = 0; i < data.length; i += max) {
+        pieces.push(frame(this.#layer.wrap(data.subarray(i, i + max))));
+      }
+      await this.#transport.write(concat(pieces));
+    } catch (error) {
+      this.close();
+      if (error instanceof SmtpError) throw error;
+      throw new SmtpError("connection-lost", "write failed", { cause: error });
+    }
+  }
+
+  #note(direction: "C" | "S", text: string): void {
+    this.#transcript?.({ direction, text, layered: this.#layer !== undefined });
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
