@@ -1,7 +1,7 @@
 // Runs against the installed @saslkit/smtp tarball; see README.md.
 import assert from "node:assert/strict";
 
-export default function smoke(smtp) {
+export default async function smoke(smtp) {
   assert.deepEqual(
     smtp.parseEhloAuth([
       "250-mail.example.com Hello",
@@ -12,4 +12,33 @@ export default function smoke(smtp) {
     ["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"],
   );
   assert.deepEqual(smtp.parseEhloAuth(["250 STARTTLS"]), []);
+
+  // The whole job in plain Node, from the tarballs: the embedded Sendmail-like server, a
+  // DIGEST-MD5 confidentiality layer on the wire, and the fallback after a drop behind 235.
+  const { startTestServer } = await import("@saslkit/smtp/test-server");
+  const server = await startTestServer({ behaviour: { dropAfterAuth: ["CRAM-MD5"] } });
+  try {
+    const base = {
+      host: "mail.example.com",
+      connect: () => smtp.connectTcp({ host: server.hostname, port: server.port }),
+      security: "none",
+      credentials: { username: "smtpuser", password: "secret" },
+      timeoutMs: 5000,
+    };
+    let result = await smtp.authenticate({ ...base, qop: "auth-conf", ciphers: ["3des"] });
+    assert.equal(result.mechanism, "DIGEST-MD5");
+    assert.equal(result.outcome.cipher, "3des");
+    await result.session.sendMail({ from: "a@example.com", to: ["b@example.com"], data: "hi\r\n" });
+    await result.session.quit();
+    assert.equal(server.messages.at(-1).qop, "auth-conf");
+
+    result = await smtp.authenticate({ ...base, mechanisms: ["CRAM-MD5", "DIGEST-MD5"] });
+    assert.deepEqual(
+      result.attempts.map((a) => `${a.mechanism}:${a.result}`),
+      ["CRAM-MD5:dropped-after-auth", "DIGEST-MD5:authenticated"],
+    );
+    await result.session.quit();
+  } finally {
+    await server.close();
+  }
 }
