@@ -23,6 +23,7 @@ export * from "./reply.ts";
 export * from "./session.ts";
 export * from "./transcript.ts";
 export * from "./transport.ts";
+export * from "./transport_deno.ts";
 export * from "./mechanisms.ts";
 export * from "./memory.ts";
 export * from "./policy.ts";

@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { makeTestCertificates } from "./testdata/tls.ts";
 import { CramMd5Client, DigestMd5Client, PlainClient } from "@saslkit/sasl";
 import { SmtpSession } from "./session.ts";
 import { SmtpError } from "./error.ts";
 import { ReplyParser } from "./reply.ts";
 import { parseEhlo } from "./ehlo.ts";
 import { connectTcp } from "./transport.ts";
+import { connectDeno } from "./transport_deno.ts";
 import type { TranscriptEntry } from "./transcript.ts";
 import { startTestServer } from "./test_server.ts";
 
@@ -265,27 +263,8 @@ Deno.test("sendMail: dot-stuffing and CRLF normalisation reach the server intact
 });
 
 Deno.test("STARTTLS: certificate checked, EHLO again, channel binding exposed", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "saslkit-tls-"));
-  try {
-    execFileSync("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=mail.example.com",
-      "-addext",
-      "subjectAltName=DNS:mail.example.com",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ], { stdio: "ignore" });
-    const key = readFileSync(join(dir, "key.pem"), "utf8");
-    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+  const { ca, key, cert } = makeTestCertificates();
+  {
     const server = await startTestServer({ tls: { key, cert } });
     try {
       // Unknown CA: refused.
@@ -301,7 +280,7 @@ Deno.test("STARTTLS: certificate checked, EHLO again, channel binding exposed", 
       session.close();
       // Trusted CA: works, and PLAIN is fine over it.
       session = await SmtpSession.open(
-        await connectTcp({ host: "127.0.0.1", port: server.port, ca: cert }),
+        await connectTcp({ host: "127.0.0.1", port: server.port, ca }),
         { timeoutMs: 3000 },
       );
       await session.ehlo("c");
@@ -323,8 +302,6 @@ Deno.test("STARTTLS: certificate checked, EHLO again, channel binding exposed", 
     } finally {
       await server.close();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -350,4 +327,35 @@ Deno.test("a layered session splits large writes to the peer's maxbuf", async ()
   } finally {
     await server.close();
   }
+});
+
+Deno.test("Deno's own sockets: plain, STARTTLS with a trusted CA, AUTH, mail", async () => {
+  const { ca, key, cert } = makeTestCertificates();
+  {
+    const server = await startTestServer({ tls: { key, cert } });
+    try {
+      const session = await SmtpSession.open(
+        await connectDeno({ host: "127.0.0.1", port: server.port, ca }),
+        { timeoutMs: 3000 },
+      );
+      await session.ehlo("c");
+      await session.startTls("mail.example.com");
+      assert.equal(session.secure, true);
+      await session.ehlo("c");
+      await session.authenticate(new PlainClient({ username: "smtpuser", password: "secret" }));
+      await session.sendMail({ from: "a@example.com", to: ["b@example.com"], data: "tls\r\n" });
+      await session.quit();
+      assert.equal(server.messages[0].tls, true);
+      await assert.rejects(
+        connectDeno({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false }),
+        (e: SmtpError) => e.code === "invalid-argument",
+      );
+    } finally {
+      await server.close();
+    }
+  }
+  await assert.rejects(
+    connectDeno({ host: "127.0.0.1", port: 1 }),
+    (e: SmtpError) => e.code === "connection-failed",
+  );
 });

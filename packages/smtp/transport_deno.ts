@@ -1,0 +1,164 @@
+/**
+ * A transport on Deno's own sockets (`Deno.connect`, `Deno.connectTls`, `Deno.startTls`), for
+ * programs that run under Deno without its Node compatibility layer. Under other runtimes
+ * {@linkcode connectDeno} refuses with a clear error; use `connectTcp` there.
+ *
+ * @module
+ */
+
+import { SmtpError } from "./error.ts";
+import type { ConnectOptions, SmtpTransport } from "./transport.ts";
+
+// The few Deno APIs used, typed here so that the package also compiles where Deno's types are
+// absent (the npm build).
+interface DenoConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  close(): void;
+}
+interface DenoTlsOptions {
+  hostname: string;
+  caCerts?: string[];
+}
+interface DenoApi {
+  connect(options: { hostname: string; port: number }): Promise<DenoConn>;
+  connectTls(options: DenoTlsOptions & { port: number }): Promise<DenoConn>;
+  startTls(conn: DenoConn, options: DenoTlsOptions): Promise<DenoConn>;
+}
+
+function denoApi(): DenoApi {
+  const deno = (globalThis as { Deno?: DenoApi }).Deno;
+  if (!deno || typeof deno.connect !== "function") {
+    throw new SmtpError("connection-failed", "Deno's socket API is not available; use connectTcp");
+  }
+  return deno;
+}
+
+class DenoTransport implements SmtpTransport {
+  #conn: DenoConn;
+  #secure: boolean;
+  #closed = false;
+  readonly #caCerts?: string[];
+
+  constructor(conn: DenoConn, secure: boolean, caCerts?: string[]) {
+    this.#conn = conn;
+    this.#secure = secure;
+    this.#caCerts = caCerts;
+  }
+
+  get secure(): boolean {
+    return this.#secure;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    const buffer = new Uint8Array(16 * 1024);
+    try {
+      const n = await this.#conn.read(buffer);
+      return n === null ? null : buffer.subarray(0, n);
+    } catch (error) {
+      if (this.#closed) return null;
+      throw new SmtpError("connection-lost", "read failed", { cause: error });
+    }
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (this.#closed) throw new SmtpError("connection-lost", "the connection is closed");
+    try {
+      let offset = 0;
+      while (offset < data.length) offset += await this.#conn.write(data.subarray(offset));
+    } catch (error) {
+      throw new SmtpError("connection-lost", "write failed", { cause: error });
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+
+  async startTls(servername: string): Promise<void> {
+    if (this.#secure) throw new SmtpError("invalid-state", "the connection already uses TLS");
+    try {
+      this.#conn = await denoApi().startTls(this.#conn, {
+        hostname: servername,
+        caCerts: this.#caCerts,
+      });
+    } catch (error) {
+      throw new SmtpError("tls", `TLS failed: ${(error as Error).message}`, { cause: error });
+    }
+    this.#secure = true;
+  }
+
+  // Deno exposes neither the TLS exporter nor the Finished message: no channel binding.
+  channelBinding(): undefined {
+    return undefined;
+  }
+}
+
+/**
+ * Opens a connection with Deno's own sockets: plain TCP (STARTTLS-capable) or, with
+ * `security: "tls"`, implicit TLS. Certificates are always checked (Deno has no per-connection
+ * switch); trust a test server with `ca`.
+ *
+ * @throws {SmtpError} `connection-failed` (also outside Deno), `tls`, or `invalid-argument` for
+ * `rejectUnauthorized: false`.
+ *
+ * @example
+ * ```ts ignore
+ * import { connectDeno, SmtpSession } from "@saslkit/smtp";
+ *
+ * const session = await SmtpSession.open(await connectDeno({ host: "mail.example.com", port: 587 }));
+ * await session.ehlo("client.example.com");
+ * await session.startTls("mail.example.com");
+ * ```
+ */
+export async function connectDeno(options: ConnectOptions): Promise<SmtpTransport> {
+  const deno = denoApi();
+  if (options.rejectUnauthorized === false) {
+    throw new SmtpError(
+      "invalid-argument",
+      "Deno checks certificates always; pass the server's certificate as `ca` instead",
+    );
+  }
+  const caCerts = options.ca === undefined
+    ? undefined
+    : typeof options.ca === "string"
+    ? [options.ca]
+    : [...options.ca];
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SmtpError("timeout", `connecting to ${options.host} timed out`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const conn = await Promise.race([
+      options.security === "tls"
+        ? deno.connectTls({
+          hostname: options.host,
+          port: options.port,
+          caCerts,
+        })
+        : deno.connect({ hostname: options.host, port: options.port }),
+      timeout,
+    ]);
+    return new DenoTransport(conn, options.security === "tls", caCerts);
+  } catch (error) {
+    if (error instanceof SmtpError) throw error;
+    throw new SmtpError(
+      options.security === "tls" ? "tls" : "connection-failed",
+      `cannot connect to ${options.host}:${options.port}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
