@@ -4,7 +4,7 @@ import * as tls from "node:tls";
 import { makeTestCertificates } from "./testdata/tls.ts";
 import { CramMd5Client, DigestMd5Client, PlainClient } from "@saslkit/sasl";
 import { SmtpSession } from "./session.ts";
-import { SmtpError } from "./error.ts";
+import type { SmtpError } from "./error.ts";
 import { ReplyParser } from "./reply.ts";
 import { parseEhlo } from "./ehlo.ts";
 import { connectTcp } from "./transport.ts";

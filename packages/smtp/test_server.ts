@@ -54,6 +54,9 @@ import type { DigestCipher, Qop } from "@saslkit/sasl";
 import { Connection } from "./_test_server/connection.ts";
 import { resolveOptions } from "./_test_server/options.ts";
 
+// Re-exported because the options and messages below name them.
+export type { DigestCipher, Qop } from "@saslkit/sasl";
+
 /**
  * Misbehaviour on purpose, to test how a client copes. Mechanism names are matched
  * case-insensitively.
