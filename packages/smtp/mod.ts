@@ -14,6 +14,27 @@
  * ]);
  * ```
  *
+ * @example Authenticating and sending, against the embedded test server
+ * ```ts
+ * import { authenticate, connectTcp } from "@saslkit/smtp";
+ * import { startTestServer } from "@saslkit/smtp/test-server";
+ * import assert from "node:assert/strict";
+ *
+ * // Behaves like Sendmail with Cyrus SASL, and drops the connection after 235 for DIGEST-MD5.
+ * const server = await startTestServer({ behaviour: { dropAfterAuth: ["DIGEST-MD5"] } });
+ * const { session, mechanism, attempts } = await authenticate({
+ *   host: "mail.example.com",
+ *   connect: () => connectTcp({ host: server.hostname, port: server.port }),
+ *   security: "none",
+ *   credentials: { username: "smtpuser", password: "secret" },
+ * });
+ * assert.equal(mechanism, "CRAM-MD5");
+ * assert.equal(attempts[0].result, "dropped-after-auth");
+ * await session.sendMail({ from: "a@example.com", to: ["b@example.com"], data: "Hi\r\n" });
+ * await session.quit();
+ * await server.close();
+ * ```
+ *
  * @module
  */
 

@@ -1,5 +1,5 @@
 // Type-checked against the installed @saslkit/smtp .d.ts files; see README.md.
-import { type AuthResult, authenticate, parseEhloAuth, SmtpAuthError } from "@saslkit/smtp";
+import { authenticate, type AuthResult, parseEhloAuth, SmtpAuthError } from "@saslkit/smtp";
 import { startTestServer, type TestServer } from "@saslkit/smtp/test-server";
 
 const mechanisms: string[] = parseEhloAuth(["250 AUTH PLAIN"] as const);
