@@ -220,9 +220,10 @@ export interface TranscriptLine {
    */
   readonly direction: "C" | "S" | "!";
   /**
-   * The line without CRLF. SASL payloads are shown decoded (control characters as `\0`,
-   * `\xNN`), PLAIN and LOGIN passwords as `***`, payloads of unimplemented mechanisms as `***`
-   * and undecodable base64 as `<invalid base64>`.
+   * The line without CRLF. SASL payloads are shown decoded (control characters as `\xNN`),
+   * with PLAIN and LOGIN passwords, the DIGEST-MD5 `response` and the CRAM-MD5 digest as `***`,
+   * the whole payload of an unimplemented mechanism as `***`, and undecodable base64 as
+   * `<invalid base64>`.
    */
   readonly line: string;
   /** Whether the line crossed the wire inside a SASL security layer. */
