@@ -48,3 +48,12 @@ export * from "./transport_deno.ts";
 export * from "./mechanisms.ts";
 export * from "./memory.ts";
 export * from "./policy.ts";
+// The @saslkit/sasl types that this package's API mentions, so that its documentation is whole.
+export type {
+  ClientMechanism,
+  DigestCipher,
+  MechanismProperties,
+  Qop,
+  SaslOutcome,
+  SecurityLayer,
+} from "@saslkit/sasl";

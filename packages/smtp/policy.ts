@@ -9,7 +9,12 @@
 
 import type { DigestCipher, Qop, SaslOutcome } from "@saslkit/sasl";
 import { SmtpError, type SmtpErrorCode } from "./error.ts";
-import { createClientMechanism, DEFAULT_MECHANISMS, type SmtpCredentials } from "./mechanisms.ts";
+import {
+  createClientMechanism,
+  DEFAULT_MECHANISMS,
+  type SmtpCredentials,
+  SUPPORTED_MECHANISMS,
+} from "./mechanisms.ts";
 import {
   type AttemptResult,
   InMemoryMechanismMemory,
@@ -142,6 +147,8 @@ function classify(
     if (code === 504 || code === 534 || code === 538) {
       return { result: "unsupported", reply: error.reply };
     }
+    // 432: a password transition is needed; no retry will help.
+    if (code === 432) return { result: "rejected", reply: error.reply };
     if (code >= 400 && code < 500) return { result: "temporary", reply: error.reply };
     if (code === 535 || enhancedCode === "5.7.8") {
       return { result: "bad-credentials", reply: error.reply };
@@ -200,45 +207,68 @@ export async function authenticate(options: AuthenticateOptions): Promise<AuthRe
       ca: options.ca,
       timeoutMs: options.timeoutMs,
     });
-    const session = await SmtpSession.open(transport, {
-      timeoutMs: options.timeoutMs,
-      transcript: options.transcript,
-    });
-    const ehloName = options.ehloName ?? "localhost";
-    let capabilities = await session.ehlo(ehloName);
-    if (!session.secure && security !== "none" && security !== "tls") {
-      if (capabilities.startTls) {
-        await session.startTls(options.host);
-        capabilities = await session.ehlo(ehloName);
-      } else if (security === "starttls") {
-        session.close();
-        throw new SmtpError("tls", "the server does not offer STARTTLS");
+    let opened: SmtpSession | undefined;
+    try {
+      opened = await SmtpSession.open(transport, {
+        timeoutMs: options.timeoutMs,
+        transcript: options.transcript,
+      });
+      const ehloName = options.ehloName ?? "localhost";
+      const capabilities = await opened.ehlo(ehloName);
+      if (!opened.secure && security !== "none" && security !== "tls") {
+        if (capabilities.startTls) {
+          await opened.startTls(options.host);
+          await opened.ehlo(ehloName);
+        } else if (security === "starttls") {
+          throw new SmtpError("tls", "the server does not offer STARTTLS");
+        }
       }
+      return opened;
+    } catch (error) {
+      if (opened) opened.close();
+      else transport.close();
+      throw error;
+    }
+  };
+
+  // Every try runs on a connection that has not authenticated and is still open; each check
+  // (offered? cleartext allowed?) is made on that very connection, after any reconnect.
+  let session: SmtpSession | undefined;
+  const usable = async (): Promise<SmtpSession> => {
+    if (!session || session.closed || session.authenticated) {
+      session?.close();
+      session = undefined;
+      session = await open();
     }
     return session;
   };
-
-  let session = await open();
   let badCredentials = 0;
   try {
     for (const name of order) {
-      if (!session.capabilities!.auth.includes(name)) {
-        note({ mechanism: name, result: "not-offered" });
-        continue;
-      }
       let retries = options.temporaryRetries ?? 1;
       for (;;) {
+        const current = await usable();
+        if (!current.capabilities!.auth.includes(name)) {
+          note({ mechanism: name, result: "not-offered" });
+          break;
+        }
         const mechanism = createClientMechanism(name, options.credentials, {
           host: options.host,
           qop: options.qop,
           ciphers: options.ciphers,
         });
         if (!mechanism) {
-          note({ mechanism: name, result: "not-implemented" });
+          note({
+            mechanism: name,
+            result: "not-implemented",
+            detail: SUPPORTED_MECHANISMS.includes(name)
+              ? "cannot carry the requested authorization identity"
+              : "saslkit does not implement it",
+          });
           break;
         }
         if (
-          mechanism.properties.sendsCleartextPassword && !session.secure && !options.allowCleartext
+          mechanism.properties.sendsCleartextPassword && !current.secure && !options.allowCleartext
         ) {
           note({
             mechanism: name,
@@ -247,14 +277,15 @@ export async function authenticate(options: AuthenticateOptions): Promise<AuthRe
           });
           break;
         }
-        if (session.closed || session.authenticated) {
-          session.close();
-          session = await open();
-        }
         let outcome: SaslOutcome | undefined;
+        let failure: unknown;
         try {
-          outcome = await session.authenticate(mechanism);
-          if (options.verifyAfterAuth ?? true) await session.noop();
+          outcome = await current.authenticate(mechanism);
+          if (options.verifyAfterAuth ?? true) await current.noop();
+        } catch (error) {
+          failure = error ?? new Error("unknown failure");
+        }
+        if (failure === undefined && outcome) {
           note({
             mechanism: name,
             result: "authenticated",
@@ -262,46 +293,49 @@ export async function authenticate(options: AuthenticateOptions): Promise<AuthRe
             cipher: outcome.cipher,
           });
           await memory.set(serverKey, { worked: name, failed });
-          return { session, mechanism: name, outcome, attempts };
-        } catch (error) {
-          const { result, reply } = classify(error, outcome !== undefined);
-          note({
-            mechanism: name,
-            result,
-            reply,
-            detail: error instanceof Error ? error.message : String(error),
-            qop: outcome?.qop,
-            cipher: outcome?.cipher,
-          });
-          if (result === "temporary" && retries-- > 0) continue;
-          if (result === "bad-credentials") {
-            badCredentials++;
-            const allBad = attempts.every((a) =>
-              a.result === "bad-credentials" || a.result === "not-offered" ||
-              a.result === "not-implemented" || a.result === "cleartext-refused"
-            );
-            if (
-              options.badCredentials === "stop" ||
-              (allBad && badCredentials >= (options.maxBadCredentials ?? 2))
-            ) {
-              throw new SmtpAuthError(
-                "auth-rejected",
-                `the server rejected the credentials (${formatReply(reply!)})`,
-                attempts,
-                reply,
-              );
-            }
-          }
-          break;
+          const result = { session: current, mechanism: name, outcome, attempts };
+          session = undefined; // handed to the caller: not closed below
+          return result;
         }
+        const { result, reply } = classify(failure, outcome !== undefined);
+        // 421: the server is closing this connection; a retry needs a new one.
+        if (reply?.code === 421) current.close();
+        note({
+          mechanism: name,
+          result,
+          reply,
+          detail: failure instanceof Error ? failure.message : String(failure),
+          qop: outcome?.qop,
+          cipher: outcome?.cipher,
+        });
+        if (result === "temporary" && retries-- > 0) continue;
+        if (result === "bad-credentials") {
+          badCredentials++;
+          const allBad = attempts.every((a) =>
+            a.result === "bad-credentials" || a.result === "not-offered" ||
+            a.result === "not-implemented" || a.result === "cleartext-refused"
+          );
+          if (
+            options.badCredentials === "stop" ||
+            (allBad && badCredentials >= (options.maxBadCredentials ?? 2))
+          ) {
+            throw new SmtpAuthError(
+              "auth-rejected",
+              `the server rejected the credentials (${formatReply(reply!)})`,
+              attempts,
+              reply,
+            );
+          }
+        }
+        break;
       }
     }
   } catch (error) {
-    session.close();
+    await (session as SmtpSession | undefined)?.quit();
     await memory.set(serverKey, { worked: record?.worked, failed });
     throw error;
   }
-  session.close();
+  await (session as SmtpSession | undefined)?.quit();
   await memory.set(serverKey, { worked: record?.worked, failed });
   const tried = attempts.filter((a) =>
     a.result !== "not-offered" && a.result !== "not-implemented"

@@ -76,10 +76,12 @@ export class ReplyParser {
     const lines = this.#lines;
     this.#lines = [];
     const enhanced = ENHANCED.exec(lines[0]);
+    // RFC 3463: an enhanced code's class matches the reply's; anything else is ordinary text.
+    const sameClass = (l: string) => ENHANCED.exec(l)?.[1][0] === String(code)[0];
     return {
       code,
-      enhancedCode: enhanced && String(code)[0] === enhanced[1][0] ? enhanced[1] : undefined,
-      lines: lines.map((l) => (ENHANCED.test(l) ? l.replace(ENHANCED, "") : l)),
+      enhancedCode: enhanced && sameClass(lines[0]) ? enhanced[1] : undefined,
+      lines: lines.map((l) => (sameClass(l) ? l.replace(ENHANCED, "") : l)),
     };
   }
 }
@@ -97,6 +99,11 @@ export class ReplyParser {
  * ```
  */
 export function formatReply(reply: SmtpReply): string {
-  const text = reply.lines.join(" / ");
+  // Control characters from the server are escaped, so a reply cannot forge log lines.
+  let text = "";
+  for (const c of reply.lines.join(" / ")) {
+    const code = c.charCodeAt(0);
+    text += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : c;
+  }
   return [String(reply.code), reply.enhancedCode, text].filter((p) => p).join(" ");
 }

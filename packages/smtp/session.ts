@@ -75,6 +75,7 @@ export class SmtpSession {
   #capabilities?: SmtpCapabilities;
   #authenticated?: SaslOutcome;
   #closed = false;
+  #deadline = 0;
 
   private constructor(
     transport: SmtpTransport,
@@ -183,7 +184,12 @@ export class SmtpSession {
       this.close();
       throw new SmtpError("protocol", "the server sent data after its STARTTLS reply");
     }
-    await this.#transport.startTls(servername);
+    try {
+      await this.#transport.startTls(servername);
+    } catch (error) {
+      this.close();
+      throw error;
+    }
     this.#capabilities = undefined;
   }
 
@@ -285,7 +291,7 @@ export class SmtpSession {
    * @throws {SmtpError} `rejected` when the reply is not 250.
    */
   async noop(): Promise<SmtpReply> {
-    return this.#expect(await this.command("NOOP"), 250, "NOOP");
+    return this.#expect(await this.command("NOOP"), [250], "NOOP");
   }
 
   /**
@@ -307,18 +313,24 @@ export class SmtpSession {
       }
     }
     if (message.to.length === 0) throw new SmtpError("invalid-argument", "no recipients");
-    this.#expect(await this.command(`MAIL FROM:<${message.from}>`), 250, "MAIL FROM");
-    for (const to of message.to) {
-      this.#expect(await this.command(`RCPT TO:<${to}>`), 250, "RCPT TO");
+    try {
+      this.#expect(await this.command(`MAIL FROM:<${message.from}>`), [250], "MAIL FROM");
+      for (const to of message.to) {
+        this.#expect(await this.command(`RCPT TO:<${to}>`), [250, 251], "RCPT TO");
+      }
+      this.#expect(await this.command("DATA"), [354], "DATA");
+    } catch (error) {
+      // Leave the session ready for another message.
+      if (error instanceof SmtpError && error.code === "rejected" && !this.#closed) {
+        await this.command("RSET").catch(() => undefined);
+      }
+      throw error;
     }
-    this.#expect(await this.command("DATA"), 354, "DATA");
-    const body = typeof message.data === "string" ? message.data : decoder.decode(message.data);
-    const lines = body.replace(/\r?\n/g, "\n").replace(/\n$/, "").split("\n");
-    const stuffed = lines.map((l) => (l.startsWith(".") ? "." + l : l)).join("\r\n");
-    await this.#write(encoder.encode(`${stuffed}\r\n.\r\n`));
-    this.#note("C", `(message, ${lines.length} lines)`);
+    const { bytes, lines } = dotStuff(message.data);
+    await this.#write(bytes);
+    this.#note("C", `(message, ${lines} lines)`);
     this.#note("C", ".");
-    return this.#expect(await this.#readReply(), 250, "the message");
+    return this.#expect(await this.#readReply(), [250], "the message");
   }
 
   /** Sends QUIT and closes the connection; never throws. */
@@ -337,8 +349,8 @@ export class SmtpSession {
     this.#transport.close();
   }
 
-  #expect(reply: SmtpReply, code: number, what: string): SmtpReply {
-    if (reply.code !== code) {
+  #expect(reply: SmtpReply, codes: readonly number[], what: string): SmtpReply {
+    if (!codes.includes(reply.code)) {
       throw new SmtpError("rejected", `${what} refused: ${formatReply(reply)}`, { reply });
     }
     return reply;
@@ -354,14 +366,20 @@ export class SmtpSession {
   async #cancel(): Promise<void> {
     try {
       await this.#writeLine("*", "*");
-      const reply = await this.#readReply();
-      this.#note("S", formatReply(reply));
+      await this.#readReply();
     } catch {
       // The exchange failed already; a server that does not answer the cancel changes nothing.
     }
   }
 
   #installLayer(layer: SecurityLayer): void {
+    if (!(layer.maxPlaintextSize >= 1)) {
+      this.close();
+      throw new SmtpError(
+        "protocol",
+        "the negotiated security layer leaves no room for data (the server's maxbuf is too small)",
+      );
+    }
     this.#layer = layer;
     this.#frames = new FrameDecoder(layer.maxIncomingSize);
     // Anything already read after the 235 line belongs to the layer.
@@ -390,6 +408,10 @@ export class SmtpSession {
   async #readLine(): Promise<string> {
     for (;;) {
       const newline = this.#buffer.indexOf(10);
+      if (newline > this.#maxLineLength) {
+        this.close();
+        throw new SmtpError("protocol", `reply line longer than ${this.#maxLineLength} bytes`);
+      }
       if (newline >= 0) {
         const end = newline > 0 && this.#buffer[newline - 1] === 13 ? newline - 1 : newline;
         const line = decoder.decode(this.#buffer.subarray(0, end));
@@ -411,14 +433,22 @@ export class SmtpSession {
 
   async #readChunk(): Promise<Uint8Array | null> {
     if (this.#closed) throw new SmtpError("connection-lost", "the session is closed");
+    return await this.#withDeadline(
+      this.#transport.read(),
+      `no reply within ${this.#timeoutMs} ms`,
+    );
+  }
+
+  // Each reply, and each write, must finish within timeoutMs: a server that trickles bytes or
+  // stops reading cannot hold the session forever.
+  async #withDeadline<T>(work: Promise<T>, message: string): Promise<T> {
+    const remaining = Math.max(0, this.#deadline - Date.now());
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new SmtpError("timeout", `no reply within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
+      timer = setTimeout(() => reject(new SmtpError("timeout", message)), remaining);
     });
     try {
-      return await Promise.race([this.#transport.read(), timeout]);
+      return await Promise.race([work, timeout]);
     } catch (error) {
       this.close();
       throw error;
@@ -428,6 +458,7 @@ export class SmtpSession {
   }
 
   async #readReply(quiet = false): Promise<SmtpReply> {
+    this.#deadline = Date.now() + this.#timeoutMs;
     const parser = new ReplyParser();
     for (;;) {
       const line = await this.#readLine();
@@ -452,14 +483,28 @@ export class SmtpSession {
 
   async #write(data: Uint8Array): Promise<void> {
     if (this.#closed) throw new SmtpError("connection-lost", "the session is closed");
-    try {
-      if (!this.#layer) return await this.#transport.write(data);
-      const max = this.#layer.maxPlaintextSize;
-      const pieces: Uint8Array[] = [];
-      for (let i = 0; i < data.length; i += max) {
-        pieces.push(frame(this.#layer.wrap(data.subarray(i, i + max))));
+    let wire = data;
+    if (this.#layer) {
+      try {
+        const max = this.#layer.maxPlaintextSize;
+        const pieces: Uint8Array[] = [];
+        for (let i = 0; i < data.length; i += max) {
+          pieces.push(frame(this.#layer.wrap(data.subarray(i, i + max))));
+        }
+        wire = concat(pieces);
+      } catch (error) {
+        this.close();
+        throw new SmtpError("protocol", `security layer failure: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
-      await this.#transport.write(concat(pieces));
+    }
+    this.#deadline = Date.now() + this.#timeoutMs;
+    try {
+      await this.#withDeadline(
+        this.#transport.write(wire),
+        `the server did not take ${wire.length} bytes within ${this.#timeoutMs} ms`,
+      );
     } catch (error) {
       this.close();
       if (error instanceof SmtpError) throw error;
@@ -482,4 +527,35 @@ function concat(parts: Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
+}
+
+/**
+ * Puts a message into DATA form: every line ending CRLF (a lone CR or LF is one, so that no
+ * `<CR>.<CR><LF>` can end the data early: SMTP smuggling), a leading dot doubled, and the
+ * terminating `.` line. Bytes are kept as they are; a string is sent as UTF-8.
+ */
+function dotStuff(data: string | Uint8Array): { bytes: Uint8Array; lines: number } {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const out: number[] = [];
+  let lines = 0;
+  let atLineStart = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 13 || b === 10) {
+      if (b === 13 && bytes[i + 1] === 10) i++;
+      out.push(13, 10);
+      lines++;
+      atLineStart = true;
+      continue;
+    }
+    if (atLineStart && b === 46) out.push(46);
+    out.push(b);
+    atLineStart = false;
+  }
+  if (!atLineStart) {
+    out.push(13, 10);
+    lines++;
+  }
+  out.push(46, 13, 10);
+  return { bytes: Uint8Array.from(out), lines };
 }

@@ -55,7 +55,12 @@ export function redactClientMessage(mechanism: string, message: Uint8Array): str
   if (message.length === 0) return "(empty)";
   switch (mechanism.toUpperCase()) {
     case "DIGEST-MD5":
-      return printable(message).replace(/response=[0-9a-fA-F]*/, "response=***");
+      // Only the response directive: at the start or after a comma, any spacing, any case,
+      // quoted or not. A username that happens to contain "response=" stays as it is.
+      return printable(message).replace(
+        /(^|,)(\s*response\s*=\s*)("[^"]*"|[^,]*)/gi,
+        (_, lead, name) => `${lead}${name}***`,
+      );
     case "CRAM-MD5": {
       const text = printable(message);
       const space = text.lastIndexOf(" ");

@@ -58,14 +58,34 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
 }
 
+// Past this many buffered bytes the socket is paused until the session reads: a server cannot
+// fill memory faster than the session consumes.
+const HIGH_WATER = 1 << 20;
+
 class SocketTransport implements SmtpTransport {
   #socket: net.Socket;
   #chunks: Uint8Array[] = [];
+  #buffered = 0;
   #ended = false;
   #error?: Error;
   #waiter?: () => void;
   #secure: boolean;
   readonly #options: ConnectOptions;
+  readonly #onData = (chunk: Uint8Array) => {
+    this.#chunks.push(new Uint8Array(chunk));
+    this.#buffered += chunk.length;
+    if (this.#buffered > HIGH_WATER) this.#socket.pause();
+    this.#wake();
+  };
+  readonly #onEnd = () => {
+    this.#ended = true;
+    this.#wake();
+  };
+  readonly #onError = (error: Error) => {
+    this.#error = error;
+    this.#ended = true;
+    this.#wake();
+  };
 
   constructor(socket: net.Socket, secure: boolean, options: ConnectOptions) {
     this.#socket = socket;
@@ -79,23 +99,17 @@ class SocketTransport implements SmtpTransport {
   }
 
   #attach(socket: net.Socket): void {
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(new Uint8Array(chunk));
-      this.#wake();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#wake();
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#wake();
-    });
-    socket.on("error", (error: Error) => {
-      this.#error = error;
-      this.#ended = true;
-      this.#wake();
-    });
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onEnd);
+    socket.on("error", this.#onError);
+  }
+
+  #detach(socket: net.Socket): void {
+    socket.off("data", this.#onData);
+    socket.off("end", this.#onEnd);
+    socket.off("close", this.#onEnd);
+    socket.off("error", this.#onError);
   }
 
   #wake(): void {
@@ -108,7 +122,12 @@ class SocketTransport implements SmtpTransport {
     while (this.#chunks.length === 0 && !this.#ended) {
       await new Promise<void>((resolve) => (this.#waiter = resolve));
     }
-    if (this.#chunks.length > 0) return this.#chunks.shift()!;
+    if (this.#chunks.length > 0) {
+      const chunk = this.#chunks.shift()!;
+      this.#buffered -= chunk.length;
+      if (this.#buffered <= HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
+      return chunk;
+    }
     return null;
   }
 
@@ -137,14 +156,27 @@ class SocketTransport implements SmtpTransport {
 
   async startTls(servername: string): Promise<void> {
     if (this.#secure) throw new SmtpError("invalid-state", "the connection already uses TLS");
+    if (this.#chunks.length > 0) {
+      // Plaintext after the 220 would be read as if it came through TLS: refuse it.
+      this.close();
+      throw new SmtpError("protocol", "the server sent data after its STARTTLS reply");
+    }
     const plain = this.#socket;
-    plain.removeAllListeners("data");
-    plain.removeAllListeners("end");
-    plain.removeAllListeners("close");
-    plain.removeAllListeners("error");
-    const secured = await tlsConnect({ ...this.#options, servername }, plain);
+    this.#detach(plain);
+    // Errors on the plain socket now surface through the TLS socket; keep one listener so that
+    // an error event never goes unhandled.
+    plain.on("error", () => {});
+    let secured: tls.TLSSocket;
+    try {
+      secured = await tlsConnect({ ...this.#options, servername }, plain);
+    } catch (error) {
+      plain.destroy();
+      this.#ended = true;
+      throw error;
+    }
     this.#socket = secured;
     this.#chunks = [];
+    this.#buffered = 0;
     this.#ended = false;
     this.#secure = true;
     this.#attach(secured);
@@ -172,7 +204,10 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
       socket,
       host: socket ? undefined : options.host,
       port: socket ? undefined : options.port,
-      servername: options.servername ?? options.host,
+      // SNI carries names only; for an address the certificate is checked against the address.
+      servername: net.isIP(options.servername ?? options.host)
+        ? undefined
+        : options.servername ?? options.host,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
       ca: options.ca as string | string[] | undefined,
     });
@@ -187,6 +222,7 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
     });
     secured.once("error", (error: Error) => {
       clearTimeout(timer);
+      secured.destroy();
       reject(new SmtpError("tls", `TLS failed: ${error.message}`, { cause: error }));
     });
   });

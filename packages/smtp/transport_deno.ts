@@ -1,5 +1,5 @@
 /**
- * A transport on Deno's own sockets (`Deno.connect`, `Deno.connectTls`, `Deno.startTls`), for
+ * A transport on Deno's own sockets (`Deno.connect`, `Deno.startTls`), for
  * programs that run under Deno without its Node compatibility layer. Under other runtimes
  * {@linkcode connectDeno} refuses with a clear error; use `connectTcp` there.
  *
@@ -22,7 +22,6 @@ interface DenoTlsOptions {
 }
 interface DenoApi {
   connect(options: { hostname: string; port: number }): Promise<DenoConn>;
-  connectTls(options: DenoTlsOptions & { port: number }): Promise<DenoConn>;
   startTls(conn: DenoConn, options: DenoTlsOptions): Promise<DenoConn>;
 }
 
@@ -85,11 +84,13 @@ class DenoTransport implements SmtpTransport {
   async startTls(servername: string): Promise<void> {
     if (this.#secure) throw new SmtpError("invalid-state", "the connection already uses TLS");
     try {
+      // Deno's TLS handshake runs lazily on first use; the session's reply deadline bounds it.
       this.#conn = await denoApi().startTls(this.#conn, {
         hostname: servername,
         caCerts: this.#caCerts,
       });
     } catch (error) {
+      this.close();
       throw new SmtpError("tls", `TLS failed: ${(error as Error).message}`, { cause: error });
     }
     this.#secure = true;
@@ -139,16 +140,28 @@ export async function connectDeno(options: ConnectOptions): Promise<SmtpTranspor
       timeoutMs,
     );
   });
+  let timedOut = false;
+  // Implicit TLS is a plain connection upgraded at once, so that the certificate is checked
+  // against `servername` while the socket goes to `host`.
+  const connecting = (async () => {
+    const conn = await deno.connect({ hostname: options.host, port: options.port });
+    if (options.security !== "tls") return conn;
+    try {
+      return await deno.startTls(conn, { hostname: options.servername ?? options.host, caCerts });
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  })();
+  // A connection that completes after the timeout is closed, not leaked.
+  connecting.then((late) => timedOut && late.close(), () => {});
   try {
     const conn = await Promise.race([
-      options.security === "tls"
-        ? deno.connectTls({
-          hostname: options.host,
-          port: options.port,
-          caCerts,
-        })
-        : deno.connect({ hostname: options.host, port: options.port }),
-      timeout,
+      connecting,
+      timeout.catch((error) => {
+        timedOut = true;
+        throw error;
+      }),
     ]);
     return new DenoTransport(conn, options.security === "tls", caCerts);
   } catch (error) {

@@ -328,7 +328,12 @@ export class DigestMd5Client implements ClientMechanism {
   }
 
   #answerChallenge(challenge: DigestChallenge): Uint8Array {
-    const qop = this.#acceptedQops.find((q) => challenge.qops.includes(q));
+    // A layer needs room for data in the server's maxbuf after the length, MAC, type, sequence
+    // number (and a block of padding): a tiny maxbuf rules the layer out rather than breaking
+    // the connection later.
+    const fits = (q: Qop) =>
+      q === "auth" || challenge.maxbuf - 4 - 16 - (q === "auth-conf" ? 9 : 0) >= 1;
+    const qop = this.#acceptedQops.find((q) => challenge.qops.includes(q) && fits(q));
     if (!qop) {
       throw new SaslError(
         "no-acceptable-qop",

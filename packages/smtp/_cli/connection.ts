@@ -1,0 +1,113 @@
+// Opening connections the way the command line asked, and keeping the transcript of all of
+// them, numbered, for --verbose.
+
+import type { SmtpCapabilities } from "../ehlo.ts";
+import { SmtpError } from "../error.ts";
+import { SmtpSession } from "../session.ts";
+import type { TranscriptEntry, TranscriptSink } from "../transcript.ts";
+import { connectTcp, type SmtpTransport } from "../transport.ts";
+import type { CliOptions } from "./args.ts";
+
+/** One transcript line, with the connection it belongs to (counting from 1). */
+export interface NumberedEntry extends TranscriptEntry {
+  readonly connection: number;
+}
+
+/** Collects the transcript of every connection, and shows it live when asked. */
+export class TranscriptRecorder {
+  readonly entries: NumberedEntry[] = [];
+  #connection = 0;
+  readonly #live?: (line: string) => void;
+
+  /** @param live Receives each line as it happens (for --verbose without --json). */
+  constructor(live?: (line: string) => void) {
+    this.#live = live;
+  }
+
+  /** Starts the transcript of the next connection and returns its number. */
+  begin(label?: string): number {
+    this.#connection++;
+    this.#live?.(`--- connection ${this.#connection}${label ? `: ${label}` : ""} ---`);
+    return this.#connection;
+  }
+
+  /** The sink to give a session. */
+  readonly sink: TranscriptSink = (entry) => {
+    this.entries.push({ connection: this.#connection, ...entry });
+    this.#live?.(`${entry.direction}${entry.layered ? " [layer]" : ""}: ${entry.text}`);
+  };
+}
+
+/** How the command line connects: everything but the transcript. */
+export interface ConnectSettings {
+  readonly options: CliOptions;
+  /** Extra trusted CA certificates, read from --ca. */
+  readonly ca?: string;
+  readonly recorder: TranscriptRecorder;
+}
+
+/** Opens the byte stream of a new connection (implicit TLS with --tls). */
+export function connect(settings: ConnectSettings): Promise<SmtpTransport> {
+  const { options, ca } = settings;
+  return connectTcp({
+    host: options.host,
+    port: options.port,
+    security: options.security === "tls" ? "tls" : "none",
+    servername: options.servername,
+    rejectUnauthorized: !options.insecure,
+    ca,
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+/** A session ready for AUTH: greeted, EHLO said, STARTTLS done where asked. */
+export interface OpenedSession {
+  readonly session: SmtpSession;
+  readonly capabilities: SmtpCapabilities;
+  /** The capabilities before STARTTLS, when STARTTLS was used. */
+  readonly beforeStartTls?: SmtpCapabilities;
+  /** Its number in the transcript. */
+  readonly connection: number;
+}
+
+/**
+ * Connects, reads the greeting, says EHLO and does STARTTLS as the options say, as the
+ * policy does for its own connections.
+ */
+export async function openSession(
+  settings: ConnectSettings,
+  label?: string,
+): Promise<OpenedSession> {
+  const { options, recorder } = settings;
+  const connection = recorder.begin(label);
+  const session = await SmtpSession.open(await connect(settings), {
+    timeoutMs: options.timeoutMs,
+    transcript: recorder.sink,
+  });
+  try {
+    let capabilities = await session.ehlo(options.ehloName);
+    let beforeStartTls: SmtpCapabilities | undefined;
+    if (!session.secure && options.security !== "none" && options.security !== "tls") {
+      if (capabilities.startTls) {
+        beforeStartTls = capabilities;
+        await session.startTls(options.servername);
+        capabilities = await session.ehlo(options.ehloName);
+      } else if (options.security === "starttls") {
+        throw new SmtpError(
+          "tls",
+          "the server does not offer STARTTLS, and --starttls requires it",
+        );
+      }
+    }
+    return { session, capabilities, beforeStartTls, connection };
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+}
+
+/** How the connection is protected, for the report. */
+export function tlsState(options: CliOptions, secure: boolean): "implicit" | "starttls" | "none" {
+  if (!secure) return "none";
+  return options.security === "tls" ? "implicit" : "starttls";
+}

@@ -1,0 +1,287 @@
+// `saslkit-smtp probe`: what the server says, and what each mechanism really does, each tried
+// alone on its own connection, with no fallback, so that one mechanism's failure (a dropped
+// connection, a security layer) cannot hide or spoil another's.
+
+import type { Qop } from "@saslkit/sasl";
+import { SmtpError } from "../error.ts";
+import { createClientMechanism, type SmtpCredentials } from "../mechanisms.ts";
+import type { AttemptResult } from "../memory.ts";
+import type { SmtpSession } from "../session.ts";
+import { type ConnectSettings, type NumberedEntry, openSession, tlsState } from "./connection.ts";
+import {
+  describeEhlo,
+  type EhloJson,
+  ehloJson,
+  type ErrorJson,
+  errorJson,
+  formatReply,
+  formatReplyJson,
+  replyFromTranscript,
+  type ReplyJson,
+} from "./report.ts";
+
+/** How one mechanism's try ended. */
+export type ProbeResult =
+  | Exclude<AttemptResult, "not-offered">
+  | "connection-failed";
+
+/** One mechanism's entry in the JSON output. */
+export interface ProbeResultJson {
+  readonly mechanism: string;
+  /** Whether the server listed it in EHLO (--mechanisms may name others). */
+  readonly advertised: boolean;
+  readonly result: ProbeResult;
+  /** The server said 235 and the mechanism's own check of the server passed. */
+  readonly authenticated: boolean;
+  /** The server's replies to the AUTH exchange, 334 challenges included (their text is in the transcript). */
+  readonly replies: readonly ReplyJson[];
+  readonly qop: Qop | null;
+  readonly cipher: string | null;
+  /** Whether NOOP after 235 got an answer; null when there was no 235. */
+  readonly survivedNextCommand: boolean | null;
+  readonly error: string | null;
+  /** The connection of the transcript; null when none was opened. */
+  readonly connection: number | null;
+}
+
+/** The JSON output of probe. */
+export interface ProbeJson {
+  readonly host: string;
+  readonly port: number;
+  readonly banner: string | null;
+  readonly tls: "implicit" | "starttls" | "none" | null;
+  readonly certificateChecked: boolean | null;
+  readonly ehlo: EhloJson | null;
+  readonly ehloBeforeStartTls: EhloJson | null;
+  readonly user: string | null;
+  readonly results: readonly ProbeResultJson[];
+  readonly error: ErrorJson | null;
+  transcript?: readonly NumberedEntry[];
+}
+
+function classify(error: unknown): ProbeResult {
+  if (!(error instanceof SmtpError)) return "client-error";
+  if (error.code === "auth-client") return "client-error";
+  if (error.code === "auth-rejected" && error.reply) {
+    const { code, enhancedCode } = error.reply;
+    if (code === 504 || code === 534 || code === 538) return "unsupported";
+    if (code >= 400 && code < 500) return "temporary";
+    if (code === 535 || enhancedCode === "5.7.8") return "bad-credentials";
+    return "rejected";
+  }
+  return "connection-lost";
+}
+
+const CLEARTEXT = "sends the password in the clear and the connection is not encrypted " +
+  "(--allow-cleartext to try it anyway)";
+
+async function probeOne(
+  settings: ConnectSettings,
+  credentials: SmtpCredentials,
+  name: string,
+  advertised: boolean,
+  secure: boolean,
+): Promise<ProbeResultJson> {
+  const { options, recorder } = settings;
+  // Every result has every field, in this order, so the JSON reads the same for each.
+  const entry = (
+    fields: Partial<ProbeResultJson> & Pick<ProbeResultJson, "result">,
+  ): ProbeResultJson => ({
+    mechanism: name,
+    advertised,
+    result: fields.result,
+    authenticated: fields.authenticated ?? false,
+    replies: fields.replies ?? [],
+    qop: fields.qop ?? null,
+    cipher: fields.cipher ?? null,
+    survivedNextCommand: fields.survivedNextCommand ?? null,
+    error: fields.error ?? null,
+    connection: fields.connection ?? null,
+  });
+  const build = () =>
+    createClientMechanism(name, credentials, {
+      host: options.servername,
+      qop: options.qop,
+      ciphers: options.ciphers,
+    });
+  const sample = build();
+  if (!sample) {
+    const why = credentials.authorizationId && (name === "CRAM-MD5" || name === "LOGIN")
+      ? "cannot carry an authorization identity (--authzid)"
+      : "saslkit does not implement this mechanism";
+    return entry({ result: "not-implemented", error: why });
+  }
+  const cleartext = sample.properties.sendsCleartextPassword && !options.allowCleartext;
+  if (cleartext && !secure) return entry({ result: "cleartext-refused", error: CLEARTEXT });
+
+  let session: SmtpSession;
+  let connection: number;
+  try {
+    ({ session, connection } = await openSession(settings, name));
+  } catch (error) {
+    return entry({ result: "connection-failed", error: errorJson(error).message });
+  }
+  // A later connection may lack TLS where the first had it (a downgrade): check again.
+  if (cleartext && !session.secure) {
+    await session.quit();
+    return entry({ connection, result: "cleartext-refused", error: CLEARTEXT });
+  }
+  const mark = recorder.entries.length;
+  const replies = () =>
+    recorder.entries.slice(mark)
+      .filter((e) => e.direction === "S")
+      .map((e) => replyFromTranscript(e.text))
+      .filter((r): r is ReplyJson => r !== undefined);
+  try {
+    const outcome = await session.authenticate(build()!);
+    const authReplies = replies();
+    let survived = true;
+    let error: string | null = null;
+    try {
+      await session.noop();
+    } catch (noopError) {
+      // A refused NOOP still proves the connection (and its layer) works.
+      survived = noopError instanceof SmtpError && noopError.code === "rejected";
+      error = errorJson(noopError).message;
+    }
+    await session.quit();
+    return entry({
+      connection,
+      result: survived ? "authenticated" : "dropped-after-auth",
+      authenticated: true,
+      replies: authReplies,
+      qop: outcome.qop,
+      cipher: outcome.cipher ?? null,
+      survivedNextCommand: survived,
+      error,
+    });
+  } catch (error) {
+    session.close();
+    const json = errorJson(error);
+    return entry({
+      connection,
+      result: classify(error),
+      replies: replies(),
+      error: json.message,
+    });
+  }
+}
+
+function describeResult(result: ProbeResultJson): string[] {
+  const replies = result.replies.map(formatReplyJson).join(", ");
+  const note = result.advertised ? "" : " (not advertised)";
+  const lines: string[] = [];
+  if (result.authenticated) {
+    const protection = result.qop === "auth" || result.qop === null
+      ? `qop ${result.qop ?? "auth"}`
+      : `qop ${result.qop}${result.cipher ? `, cipher ${result.cipher}` : ""}`;
+    lines.push(
+      result.survivedNextCommand
+        ? `${result.mechanism}${note}: authenticated (${protection}); NOOP afterwards: ok`
+        : `${result.mechanism}${note}: authenticated (${protection}), but the connection did ` +
+          `not survive the next command: ${result.error}`,
+    );
+    if (result.survivedNextCommand && result.error) lines.push(`  note: ${result.error}`);
+  } else if (result.result === "not-implemented" || result.result === "cleartext-refused") {
+    lines.push(`${result.mechanism}${note}: not tried: ${result.error}`);
+  } else {
+    lines.push(`${result.mechanism}${note}: not authenticated (${result.result}): ${result.error}`);
+  }
+  if (replies) lines.push(`  replies: ${replies}`);
+  return lines;
+}
+
+/** Runs probe; writes the report to `out` and returns the exit status. */
+export async function runProbe(
+  settings: ConnectSettings,
+  credentials: SmtpCredentials | undefined,
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
+  const { options, recorder } = settings;
+  const fail = options.json ? () => {} : (line: string) => err(`saslkit-smtp: ${line}\n`);
+  const human = options.json ? () => {} : (line: string) => out(`${line}\n`);
+  const report: { -readonly [K in keyof ProbeJson]: ProbeJson[K] } = {
+    host: options.host,
+    port: options.port,
+    banner: null,
+    tls: null,
+    certificateChecked: null,
+    ehlo: null,
+    ehloBeforeStartTls: null,
+    user: credentials?.username ?? null,
+    results: [],
+    error: null,
+  };
+  const finish = (status: number): number => {
+    if (options.json) {
+      if (options.verbose) report.transcript = recorder.entries;
+      out(`${JSON.stringify(report, null, 2)}\n`);
+    }
+    return status;
+  };
+
+  human(`Server: ${options.host}:${options.port}`);
+  let secure: boolean;
+  let advertised: readonly string[];
+  try {
+    const opened = await openSession(settings, "EHLO");
+    const { session, capabilities, beforeStartTls } = opened;
+    secure = session.secure;
+    advertised = capabilities.auth;
+    await session.quit();
+    const tls = tlsState(options, secure);
+    report.banner = formatReply(session.greeting);
+    report.tls = tls;
+    report.certificateChecked = tls === "none" ? null : !options.insecure;
+    report.ehlo = ehloJson(capabilities);
+    report.ehloBeforeStartTls = beforeStartTls ? ehloJson(beforeStartTls) : null;
+    human(`Banner: ${report.banner}`);
+    human(
+      `TLS: ${
+        tls === "implicit"
+          ? "implicit TLS"
+          : tls === "starttls"
+          ? "STARTTLS"
+          : options.security === "none"
+          ? "none (--no-starttls)"
+          : "none (the server does not offer STARTTLS)"
+      }${tls !== "none" && options.insecure ? " — certificate NOT checked (--insecure)" : ""}`,
+    );
+    if (beforeStartTls) {
+      human("EHLO before STARTTLS:");
+      describeEhlo(beforeStartTls).forEach((line) => human(line));
+    }
+    human(`EHLO: ${capabilities.domain}`);
+    describeEhlo(capabilities).forEach((line) => human(line));
+  } catch (error) {
+    report.error = errorJson(error);
+    fail(errorJson(error).message);
+    return finish(1);
+  }
+  if (!credentials) return finish(0);
+
+  const names = options.mechanisms ?? advertised;
+  if (names.length === 0) {
+    report.error = {
+      code: "no-mechanism",
+      message: "the server offers no AUTH mechanism",
+    };
+    fail("the server offers no AUTH mechanism");
+    return finish(1);
+  }
+  human("");
+  human(`Mechanisms, each on its own connection, as ${credentials.username}:`);
+  const results: ProbeResultJson[] = [];
+  for (const name of names) {
+    const result = await probeOne(settings, credentials, name, advertised.includes(name), secure);
+    results.push(result);
+    describeResult(result).forEach((line) => human(`  ${line}`));
+  }
+  report.results = results;
+  const usable = results.filter((r) => r.result === "authenticated").map((r) => r.mechanism);
+  human("");
+  if (usable.length) human(`Usable: ${usable.join(", ")}`);
+  else fail("no mechanism authenticated and kept the connection");
+  return finish(usable.length ? 0 : 1);
+}
