@@ -116,3 +116,12 @@ export function isNonceText(text: string): boolean {
   }
   return true;
 }
+
+/** Whether text holds a C0 control character or DEL. */
+export function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}

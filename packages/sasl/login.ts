@@ -133,10 +133,19 @@ export class LoginClient implements ClientMechanism {
         this.#state = "awaiting-second";
         return this.#username.slice();
       case "awaiting-second":
-        if (this.#usernameSentFirst && asksForUsername(challenge)) {
-          // The server ignored the initial response; answer its prompt once more.
-          this.#usernameSentFirst = false;
-          return this.#username.slice();
+        if (asksForUsername(challenge)) {
+          if (this.#usernameSentFirst) {
+            // The server ignored the initial response; answer its prompt once more.
+            this.#usernameSentFirst = false;
+            return this.#username.slice();
+          }
+          // A second username prompt would receive the password as a username, into a log.
+          this.#state = "failed";
+          this.#wipe();
+          throw new SaslError(
+            "malformed-challenge",
+            "LOGIN: the server asked for the username twice",
+          );
         }
         this.#state = "sent";
         return this.#password.slice();

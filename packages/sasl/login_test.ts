@@ -23,7 +23,7 @@ Deno.test("LOGIN client: answers two prompts whatever they say", () => {
       ["Username:", "Password:"], // Sendmail, Cyrus SASL
       ["User Name\0", "Password\0"],
       ["", ""],
-      ["Password:", "Username:"], // the order is what counts, not the text
+      ["Password:", "Pass word:"], // the order is what counts, not the text
     ]
   ) {
     const client = new LoginClient({ username: "tim", password: PASSWORD });
@@ -33,6 +33,17 @@ Deno.test("LOGIN client: answers two prompts whatever they say", () => {
     assert.equal(decode(client.next(text.encode(second))), PASSWORD);
     assert.deepEqual(client.finish(), { mechanism: "LOGIN", authenticationId: "tim", qop: "auth" });
   }
+});
+
+Deno.test("LOGIN client: a second username prompt never receives the password", () => {
+  const client = new LoginClient({ username: "tim", password: PASSWORD });
+  client.start();
+  client.next(text.encode("Username:"));
+  assert.throws(
+    () => client.next(text.encode("Username:")),
+    (e: SaslError) => e.code === "malformed-challenge" && !e.message.includes(PASSWORD),
+  );
+  assert.throws(() => client.finish(), SaslError);
 });
 
 Deno.test("LOGIN client: properties", () => {

@@ -313,7 +313,15 @@ export class PlainServer implements ServerMechanism {
       throw new SaslError("authentication-failed", "wrong username or password");
     }
     if (authzid !== "") {
-      const authorize = this.#options.authorize ?? ((id, as) => id === as);
+      // By default one may act only as oneself, compared in the same prepared form.
+      const asSelf = (id: string, as: string) => {
+        try {
+          return id === (prepare ? prepare(as) : as);
+        } catch {
+          return false;
+        }
+      };
+      const authorize = this.#options.authorize ?? asSelf;
       if (!authorize(preparedId, authzid)) {
         throw new SaslError(
           "authorization-failed",

@@ -71,7 +71,11 @@ export function frame(buffer: Uint8Array): Uint8Array {
  * ```
  */
 export class FrameDecoder {
-  #pending: Uint8Array = new Uint8Array(0);
+  // Received bytes not yet returned, as they arrived: joining them only when a whole buffer is
+  // there keeps a large maxbuf filled in small chunks linear, not quadratic.
+  #chunks: Uint8Array[] = [];
+  #pendingLength = 0;
+  #expected = -1;
   readonly #maxSize: number;
 
   /**
@@ -88,7 +92,7 @@ export class FrameDecoder {
 
   /** Bytes received but not yet part of a whole buffer. */
   get pendingLength(): number {
-    return this.#pending.length;
+    return this.#pendingLength;
   }
 
   /**
@@ -97,21 +101,43 @@ export class FrameDecoder {
    * @throws {SaslError} `buffer-too-large` when a length prefix exceeds the limit.
    */
   push(chunk: Uint8Array): Uint8Array[] {
-    let data = this.#pending.length ? concat(this.#pending, chunk) : chunk;
-    const out: Uint8Array[] = [];
-    while (data.length >= 4) {
-      const length = readUint32be(data, 0);
-      if (length > this.#maxSize) {
-        throw new SaslError(
-          "buffer-too-large",
-          `security layer buffer of ${length} bytes exceeds the limit of ${this.#maxSize}`,
-        );
-      }
-      if (data.length < 4 + length) break;
-      out.push(data.slice(4, 4 + length));
-      data = data.subarray(4 + length);
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk.slice());
+      this.#pendingLength += chunk.length;
     }
-    this.#pending = data.slice();
+    const out: Uint8Array[] = [];
+    for (;;) {
+      if (this.#expected < 0) {
+        if (this.#pendingLength < 4) break;
+        const length = readUint32be(this.#take(4), 0);
+        if (length > this.#maxSize) {
+          throw new SaslError(
+            "buffer-too-large",
+            `security layer buffer of ${length} bytes exceeds the limit of ${this.#maxSize}`,
+          );
+        }
+        this.#expected = length;
+      }
+      if (this.#pendingLength < this.#expected) break;
+      out.push(this.#take(this.#expected));
+      this.#expected = -1;
+    }
+    return out;
+  }
+
+  // Removes and returns the first `n` pending bytes.
+  #take(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const head = this.#chunks[0];
+      const used = Math.min(head.length, n - filled);
+      out.set(head.subarray(0, used), filled);
+      filled += used;
+      if (used === head.length) this.#chunks.shift();
+      else this.#chunks[0] = head.subarray(used);
+    }
+    this.#pendingLength -= n;
     return out;
   }
 }

@@ -106,13 +106,20 @@ export function parseChallenge(bytes: Uint8Array): DigestChallenge {
   }
   const nonce = single(directives, "nonce", true, code)!;
   if (nonce.value.length === 0) throw new SaslError(code, "DIGEST-MD5: the nonce is empty");
+  // The nonce goes back into the response and into the hash; only ASCII is the same bytes
+  // under both charsets.
+  if (!/^[\x20-\x7e]+$/.test(nonce.value)) {
+    throw new SaslError(code, "DIGEST-MD5: the nonce is not printable ASCII");
+  }
   const qopDirective = single(directives, "qop", false, code);
-  const offeredQops = qopDirective ? splitList(qopDirective.value) : ["auth"];
+  const offeredQops = qopDirective ? splitList(qopDirective.value.toLowerCase()) : ["auth"];
   const qops = QOPS.filter((q) => offeredQops.includes(q)) as Qop[];
   if (qops.length === 0) throw new SaslError(code, "DIGEST-MD5: the server offers no known qop");
   const cipherDirective = single(directives, "cipher", false, code);
   const ciphers = cipherDirective
-    ? splitList(cipherDirective.value).filter((c): c is DigestCipherName => CIPHERS.includes(c))
+    ? splitList(cipherDirective.value.toLowerCase()).filter((c): c is DigestCipherName =>
+      CIPHERS.includes(c)
+    )
     : [];
   if (offeredQops.includes("auth-conf") && !cipherDirective) {
     throw new SaslError(code, "DIGEST-MD5: auth-conf is offered without a cipher directive");

@@ -108,8 +108,13 @@ export class DigestSecurityLayer implements SecurityLayer {
         `cannot wrap ${plaintext.length} bytes: the peer accepts at most ${this.maxPlaintextSize}`,
       );
     }
+    if (this.#sendSeq === 0xffffffff) {
+      // Wrapping to 0 would let old buffers be replayed; 2^32 buffers end the session.
+      this.#broken = true;
+      throw new SaslError("sequence-mismatch", "the sequence number space is exhausted");
+    }
     const seq = uint32be(this.#sendSeq);
-    this.#sendSeq = (this.#sendSeq + 1) >>> 0;
+    this.#sendSeq++;
     const mac = hmacMd5(this.#sendMac, seq, plaintext).subarray(0, MAC_LENGTH);
     if (!this.#encrypt) return concat(plaintext, mac, MESSAGE_TYPE, seq);
     let padding = new Uint8Array(0);
@@ -188,7 +193,7 @@ export class DigestSecurityLayer implements SecurityLayer {
     if (!timingSafeEqual(mac, expected)) {
       throw new SaslError("integrity-check-failed", "security layer MAC does not match");
     }
-    this.#receiveSeq = (this.#receiveSeq + 1) >>> 0;
+    this.#receiveSeq++;
     return message.slice();
   }
 

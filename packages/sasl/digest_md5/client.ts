@@ -22,7 +22,12 @@ import {
   hashA1,
   userSecret,
 } from "./_compute.ts";
-import { type DigestChallenge, MAX_MAXBUF, parseChallenge } from "./_challenge.ts";
+import {
+  type DigestChallenge,
+  MAX_MAXBUF,
+  MAX_RESPONSE_LENGTH,
+  parseChallenge,
+} from "./_challenge.ts";
 import { parseDirectives, quote } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
 
@@ -79,10 +84,16 @@ function cacheGet(cache: DigestMd5ReauthCache | undefined, key: string): ReauthE
   return cache ? cacheEntries.get(cache)!.get(key) : undefined;
 }
 
+// Enough for any real client; the oldest session is forgotten beyond it.
+const MAX_CACHE_ENTRIES = 1000;
+
 function cacheSet(cache: DigestMd5ReauthCache | undefined, key: string, entry?: ReauthEntry): void {
   if (!cache) return;
-  if (entry) cacheEntries.get(cache)!.set(key, entry);
-  else cacheEntries.get(cache)!.delete(key);
+  const entries = cacheEntries.get(cache)!;
+  entries.delete(key);
+  if (!entry) return;
+  if (entries.size >= MAX_CACHE_ENTRIES) entries.delete(entries.keys().next().value!);
+  entries.set(key, entry);
 }
 
 interface ReauthEntry {
@@ -214,6 +225,15 @@ export class DigestMd5Client implements ClientMechanism {
     if (!options.service || !options.host) {
       throw new SaslError("invalid-argument", "service and host are required for digest-uri");
     }
+    // digest-uri is hashed as sent, so it must be the same bytes under either charset.
+    for (const part of [options.service, options.host, options.serviceName ?? "x"]) {
+      if (!isNonceText(part) || part.includes("/")) {
+        throw new SaslError(
+          "invalid-argument",
+          "service, host and serviceName must be printable ASCII without '/', '\"' or '\\'",
+        );
+      }
+    }
     const qops = options.qop ?? ["auth"];
     if (qops.length === 0 || qops.some((q) => !QOP_ORDER.includes(q))) {
       throw new SaslError("invalid-argument", "qop must list auth, auth-int or auth-conf");
@@ -243,13 +263,15 @@ export class DigestMd5Client implements ClientMechanism {
   start(): Uint8Array | undefined {
     this.#expect("initial");
     const cached = cacheGet(this.#options.reauthCache, this.#cacheKey());
-    if (!cached) {
+    // The entry is taken out: a subsequent authentication that fails must not be tried again
+    // and again. finish() puts it back after a success.
+    cacheSet(this.#options.reauthCache, this.#cacheKey());
+    if (!cached || !this.#reusable(cached)) {
       this.#state = "await-challenge";
       return undefined;
     }
     return this.#guard(() => {
       const entry: ReauthEntry = { ...cached, nc: cached.nc + 1 };
-      cacheSet(this.#options.reauthCache, this.#cacheKey(), entry);
       this.#state = "await-reauth";
       return this.#respond(entry);
     });
@@ -269,7 +291,6 @@ export class DigestMd5Client implements ClientMechanism {
         case "await-reauth":
           // A server that does not take the subsequent authentication sends a fresh challenge.
           if (!startsWithRspauth(challenge)) {
-            cacheSet(this.#options.reauthCache, this.#cacheKey());
             return this.#answerChallenge(parseChallenge(challenge));
           }
           this.#verifyRspauth(challenge);
@@ -277,8 +298,14 @@ export class DigestMd5Client implements ClientMechanism {
         case "await-rspauth":
           this.#verifyRspauth(challenge);
           return new Uint8Array(0);
+        case "initial":
+          throw new SaslError("invalid-state", "DIGEST-MD5: call start() first");
         default:
-          throw new SaslError("invalid-state", `DIGEST-MD5: unexpected challenge (${this.#state})`);
+          // A server that keeps challenging after proving itself is not following the protocol.
+          throw new SaslError(
+            "malformed-challenge",
+            `DIGEST-MD5: unexpected challenge after rspauth (${this.#state})`,
+          );
       }
     });
   }
@@ -333,7 +360,17 @@ export class DigestMd5Client implements ClientMechanism {
     // the connection later.
     const fits = (q: Qop) =>
       q === "auth" || challenge.maxbuf - 4 - 16 - (q === "auth-conf" ? 9 : 0) >= 1;
-    const qop = this.#acceptedQops.find((q) => challenge.qops.includes(q) && fits(q));
+    const cipherInCommon = this.#ciphers.some((c) => challenge.ciphers.includes(c));
+    const qop = this.#acceptedQops.find((q) =>
+      challenge.qops.includes(q) && fits(q) && (q !== "auth-conf" || cipherInCommon)
+    );
+    if (!qop && this.#acceptedQops.includes("auth-conf") && challenge.qops.includes("auth-conf")) {
+      throw new SaslError(
+        "no-acceptable-cipher",
+        `DIGEST-MD5: the server offers ciphers ${challenge.ciphers.join(",") || "(none)"}; ` +
+          `the caller accepts ${this.#ciphers.join(",")}`,
+      );
+    }
     if (!qop) {
       throw new SaslError(
         "no-acceptable-qop",
@@ -411,7 +448,11 @@ export class DigestMd5Client implements ClientMechanism {
       );
     }
     const nc = session.nc.toString(16).padStart(8, "0");
-    const digestUri = `${o.service}/${o.host}${o.serviceName ? "/" + o.serviceName : ""}`;
+    // RFC 2831 §2.1.2: serv-name is left out when it is the host itself.
+    const servName = o.serviceName && o.serviceName.toLowerCase() !== o.host.toLowerCase()
+      ? `/${o.serviceName}`
+      : "";
+    const digestUri = `${o.service}/${o.host}${servName}`;
     const authzid = o.authorizationId || undefined;
     this.#ha1 = hashA1(userSecret(username, realm, password), session.nonce, cnonce, authzid);
     const response = digestValue(
@@ -451,7 +492,14 @@ export class DigestMd5Client implements ClientMechanism {
     // With charset=utf-8 the response is UTF-8; otherwise ISO-8859-1, which the checks above
     // guarantee every value fits. authzid is UTF-8 either way (RFC 2831 §2.1.2.1).
     const head = encodeText(parts.join(","), session.utf8);
-    return authzid ? concat(head, utf8(`,authzid=${quote(authzid)}`)) : head;
+    const message = authzid ? concat(head, utf8(`,authzid=${quote(authzid)}`)) : head;
+    if (message.length > MAX_RESPONSE_LENGTH) {
+      throw new SaslError(
+        "message-too-long",
+        `DIGEST-MD5: the response would be ${message.length} bytes, over ${MAX_RESPONSE_LENGTH}`,
+      );
+    }
+    return message;
   }
 
   #verifyRspauth(data: Uint8Array): void {
@@ -482,6 +530,15 @@ export class DigestMd5Client implements ClientMechanism {
       );
     }
     this.#state = "verified";
+  }
+
+  // A cached session is reused only if this caller would have agreed to it: the same
+  // protection, cipher and realm rules, so a cache never smuggles in a layer nobody applies.
+  #reusable(entry: ReauthEntry): boolean {
+    const realm = this.#options.realm;
+    return this.#acceptedQops.includes(entry.qop) &&
+      (entry.cipher === undefined || this.#ciphers.includes(entry.cipher)) &&
+      (typeof realm !== "string" || realm === entry.realm);
   }
 
   #cacheKey(): string {

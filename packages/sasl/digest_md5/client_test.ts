@@ -317,7 +317,7 @@ Deno.test("subsequent authentication: cached nonce, nc incremented, server accep
   const initial = c.start()!;
   const step = server.next(initial);
   assert.equal(step.done, false);
-  assert.match(text(step.challenge!), /stale=true/);
+  assert.doesNotMatch(text(step.challenge!), /stale=true/); // unknown, not expired
   final = server.next(c.next(step.challenge!));
   c.next(final.challenge!);
   c.finish();
@@ -342,4 +342,93 @@ Deno.test("options are validated", () => {
       (e: SaslError) => e.code === "invalid-argument",
     );
   }
+});
+
+Deno.test("subsequent authentication: an expired nonce gets stale=true, then a full exchange", async () => {
+  const cache = new DigestMd5ReauthCache();
+  const store = new DigestMd5NonceStore({ lifetimeMs: 20 });
+  const serverOptions = {
+    service: "smtp",
+    host: "mail.example.com",
+    credentials: () => ({ password: "secret" }),
+    nonceStore: store,
+  };
+  let server = new DigestMd5Server(serverOptions);
+  let c = client({ reauthCache: cache });
+  c.start();
+  let final = server.next(c.next(server.next(undefined).challenge!));
+  c.next(final.challenge!);
+  c.finish();
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  server = new DigestMd5Server(serverOptions);
+  c = client({ reauthCache: cache });
+  const step = server.next(c.start()!);
+  assert.match(text(step.challenge!), /stale=true/);
+  final = server.next(c.next(step.challenge!));
+  c.next(final.challenge!);
+  assert.equal(c.finish().qop, "auth");
+});
+
+Deno.test("subsequent authentication: a cached layer is not reused by a caller who refuses it", () => {
+  const cache = new DigestMd5ReauthCache();
+  const store = new DigestMd5NonceStore();
+  const serverOptions = {
+    service: "smtp",
+    host: "mail.example.com",
+    qop: ["auth", "auth-conf"] as const,
+    credentials: () => ({ password: "secret" }),
+    nonceStore: store,
+  };
+  let server = new DigestMd5Server(serverOptions);
+  let c = client({ reauthCache: cache, qop: ["auth-conf"] });
+  c.start();
+  const final = server.next(c.next(server.next(undefined).challenge!));
+  c.next(final.challenge!);
+  assert.equal(c.finish().qop, "auth-conf");
+  // The default caller applies no layer: it must not get one from the cache.
+  server = new DigestMd5Server(serverOptions);
+  c = client({ reauthCache: cache });
+  assert.equal(c.start(), undefined);
+});
+
+Deno.test("subsequent authentication: a failed one is not retried from the cache", () => {
+  const cache = new DigestMd5ReauthCache();
+  const store = new DigestMd5NonceStore();
+  const good = {
+    service: "smtp",
+    host: "mail.example.com",
+    credentials: () => ({ password: "secret" }),
+    nonceStore: store,
+  };
+  let server = new DigestMd5Server(good);
+  let c = client({ reauthCache: cache });
+  c.start();
+  const final = server.next(c.next(server.next(undefined).challenge!));
+  c.next(final.challenge!);
+  c.finish();
+  // The password changed on the server: the subsequent authentication fails with a fresh
+  // challenge, and the cache no longer offers the old session.
+  server = new DigestMd5Server({ ...good, credentials: () => ({ password: "changed" }) });
+  c = client({ reauthCache: cache });
+  const step = server.next(c.start()!);
+  assert.equal(step.done, false);
+  assert.equal(cache.size, 0);
+});
+
+Deno.test("auth-conf without a common cipher falls back to auth-int when the caller accepts it", () => {
+  const c = client({ qop: ["auth-conf", "auth-int"], ciphers: ["3des"] });
+  c.start();
+  const response = directives(text(c.next(bytes(
+    'nonce="n",qop="auth-int,auth-conf",cipher="rc4",charset=utf-8,algorithm=md5-sess',
+  ))));
+  assert.equal(response.get("qop"), "auth-int");
+});
+
+Deno.test("a maxbuf too small for a layer rules the layer out", () => {
+  const c = client({ qop: ["auth-int", "auth"] });
+  c.start();
+  const response = directives(text(c.next(bytes(
+    'nonce="n",qop="auth,auth-int",maxbuf=20,charset=utf-8,algorithm=md5-sess',
+  ))));
+  assert.equal(response.get("qop"), "auth");
 });

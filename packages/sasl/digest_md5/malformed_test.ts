@@ -152,6 +152,11 @@ const challenges: Case[] = [
     code: "message-too-long",
   },
   {
+    name: "non-ASCII nonce",
+    input: 'nonce="caf\u00e9",algorithm=md5-sess',
+    code: "malformed-challenge",
+  },
+  {
     name: "binary garbage",
     input: new Uint8Array([0x00, 0xff, 0x10, 0x80]),
     code: "malformed-challenge",
@@ -314,6 +319,27 @@ const responses: Case[] = [
     name: "longer than 4096 bytes",
     input: build({ cnonce: `"${"c".repeat(4100)}"` }),
     code: "message-too-long",
+  },
+  {
+    name: "NUL in username",
+    input: build({ username: '"ali\\\u0000ce"' }),
+    code: "malformed-response",
+  },
+  {
+    name: "CR LF in username",
+    input: build({ username: '"alice\r\n x"' }),
+    code: "malformed-response",
+  },
+  {
+    name: "control character in authzid",
+    input: build({}, ',authzid="a\u0007"'),
+    code: "malformed-response",
+  },
+  { name: "non-ASCII cnonce", input: build({ cnonce: '"c\u00e9"' }), code: "malformed-response" },
+  {
+    name: "maxbuf too small for auth-conf",
+    input: build({ qop: "auth-conf", cipher: "rc4", maxbuf: "20" }),
+    code: "malformed-response",
   },
   {
     name: "invalid UTF-8 username with charset=utf-8",

@@ -7,6 +7,7 @@
 import {
   decodeLatin1,
   encodeBase64Url,
+  hasControlCharacter,
   isNonceText,
   latin1,
   randomBytes,
@@ -79,11 +80,16 @@ export class DigestMd5NonceStore {
    * `lifetimeMs` (default one hour; an older nonce gets a `stale=true` challenge).
    */
   constructor(options: { readonly maxEntries?: number; readonly lifetimeMs?: number } = {}) {
+    const maxEntries = options.maxEntries ?? 10_000;
+    const lifetimeMs = options.lifetimeMs ?? 3_600_000;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw new SaslError("invalid-argument", "maxEntries must be a positive integer");
+    }
+    if (!Number.isFinite(lifetimeMs) || lifetimeMs <= 0) {
+      throw new SaslError("invalid-argument", "lifetimeMs must be a positive number");
+    }
     nonceRecords.set(this, new Map());
-    nonceLimits.set(this, {
-      maxEntries: options.maxEntries ?? 10_000,
-      lifetimeMs: options.lifetimeMs ?? 3_600_000,
-    });
+    nonceLimits.set(this, { maxEntries, lifetimeMs });
   }
 
   /** How many nonces are remembered. */
@@ -92,21 +98,37 @@ export class DigestMd5NonceStore {
   }
 }
 
-function storeIssue(store: DigestMd5NonceStore, nonce: string): void {
+function storeIssue(store: DigestMd5NonceStore, nonce: string): NonceRecord {
   const records = nonceRecords.get(store)!;
+  if (records.has(nonce)) {
+    // A repeated nonce would reset its nonce-count and let an old response be replayed.
+    throw new SaslError("invalid-argument", "DIGEST-MD5: the nonce hook repeated a nonce");
+  }
   const { maxEntries } = nonceLimits.get(store)!;
-  while (records.size >= maxEntries) records.delete(records.keys().next().value!);
-  records.set(nonce, { lastNc: 0, issuedAt: Date.now() });
+  while (records.size >= maxEntries && records.size > 0) {
+    records.delete(records.keys().next().value!);
+  }
+  const record: NonceRecord = { lastNc: 0, issuedAt: Date.now() };
+  records.set(nonce, record);
+  return record;
 }
 
-function storeLookup(store: DigestMd5NonceStore, nonce: string): NonceRecord | undefined {
-  const record = nonceRecords.get(store)!.get(nonce);
-  if (!record) return undefined;
+function storeIssueAgain(store: DigestMd5NonceStore, nonce: string): NonceRecord {
+  return storeIssue(store, nonce);
+}
+
+function storeLookup(
+  store: DigestMd5NonceStore,
+  nonce: string,
+): { record?: NonceRecord; expired: boolean } {
+  const records = nonceRecords.get(store)!;
+  const record = records.get(nonce);
+  if (!record) return { expired: false };
   if (Date.now() - record.issuedAt > nonceLimits.get(store)!.lifetimeMs) {
-    nonceRecords.get(store)!.delete(nonce);
-    return undefined;
+    records.delete(nonce);
+    return { expired: true };
   }
-  return record;
+  return { record, expired: false };
 }
 
 /** Options of {@linkcode DigestMd5Server}. */
@@ -232,11 +254,15 @@ export class DigestMd5Server implements ServerMechanism {
       throw new SaslError("invalid-state", "DIGEST-MD5: the exchange already failed");
     }
     try {
+      if (response !== undefined && response.length > MAX_RESPONSE_LENGTH) {
+        throw new SaslError(
+          "message-too-long",
+          `DIGEST-MD5: response of ${response.length} bytes exceeds ${MAX_RESPONSE_LENGTH}`,
+        );
+      }
       if (this.#state === "initial") {
         if (response !== undefined && response.length > 0 && this.#options.nonceStore) {
-          const step = this.#trySubsequent(response);
-          if (step) return step;
-          return this.#challenge(true);
+          return this.#trySubsequent(response);
         }
         // RFC 2831 §2.2.2: a server without subsequent authentication answers an initial
         // response with a fresh challenge.
@@ -282,18 +308,26 @@ export class DigestMd5Server implements ServerMechanism {
     return { challenge: utf8(parts.join(",")), done: false };
   }
 
-  // A subsequent authentication: an initial response naming a nonce from the store.
-  #trySubsequent(response: Uint8Array): ServerStep | undefined {
-    let nonce: string | undefined;
+  // A subsequent authentication (RFC 2831 §2.2.2): an initial response naming a nonce from the
+  // store. Anything that does not verify gets a fresh challenge, with stale=true when the
+  // nonce was known but has expired.
+  #trySubsequent(response: Uint8Array): ServerStep {
+    let nonce: string;
     try {
       const directives = parseDirectives(decodeLatin1(response), "malformed-response");
       nonce = single(directives, "nonce", true, "malformed-response")!.value;
     } catch {
-      return undefined;
+      return this.#challenge(false);
     }
-    if (!storeLookup(this.#options.nonceStore!, nonce)) return undefined;
+    const { record, expired } = storeLookup(this.#options.nonceStore!, nonce);
+    if (!record) return this.#challenge(expired);
     this.#nonce = nonce;
-    return this.#verify(response, true);
+    try {
+      return this.#verify(response, true);
+    } catch (error) {
+      if (!(error instanceof SaslError)) throw error;
+      return this.#challenge(false);
+    }
   }
 
   #verify(bytes: Uint8Array, subsequent: boolean): ServerStep {
@@ -347,6 +381,15 @@ export class DigestMd5Server implements ServerMechanism {
     // authzid is UTF-8 whatever the charset (RFC 2831 §2.1.2.1).
     const authzid = text("authzid", false, true) || undefined;
 
+    // Names go to the caller's lookup and into messages: no control characters.
+    for (const [name, value] of [["username", username], ["realm", realm], ["authzid", authzid]]) {
+      if (value !== undefined && hasControlCharacter(value)) {
+        throw new SaslError(code, `DIGEST-MD5: ${name} contains a control character`);
+      }
+    }
+    if (!/^[\x20-\x7e]+$/.test(cnonce) || !/^[\x20-\x7e]+$/.test(digestUri)) {
+      throw new SaslError(code, "DIGEST-MD5: cnonce and digest-uri must be printable ASCII");
+    }
     if (!(this.#qops as readonly string[]).includes(qop)) {
       throw new SaslError("no-acceptable-qop", `DIGEST-MD5: qop "${qop}" was not offered`);
     }
@@ -361,6 +404,9 @@ export class DigestMd5Server implements ServerMechanism {
       }
       cipher = cipherText as DigestCipherName;
     }
+    if (qop !== "auth" && peerMaxbuf - 4 - 16 - (qop === "auth-conf" ? 9 : 0) < 1) {
+      throw new SaslError(code, `DIGEST-MD5: maxbuf ${peerMaxbuf} leaves no room for a layer`);
+    }
     if (this.#realms.length > 0 && !this.#realms.includes(realm)) {
       throw new SaslError("authentication-failed", "DIGEST-MD5: the realm was not offered");
     }
@@ -369,19 +415,22 @@ export class DigestMd5Server implements ServerMechanism {
       throw new SaslError("authentication-failed", "DIGEST-MD5: the nonce is not the one issued");
     }
     const store = this.#options.nonceStore;
-    const record = store ? storeLookup(store, nonce) : undefined;
+    let record = store ? storeLookup(store, nonce).record : undefined;
     if (subsequent) {
       if (!record || nc <= record.lastNc || record.username !== username) {
         throw new SaslError("replay", "DIGEST-MD5: nonce-count did not increase");
       }
     } else if (nc !== 1) {
       throw new SaslError("replay", `DIGEST-MD5: the first nonce-count must be 00000001`);
-    } else if (store && (!record || record.lastNc !== 0)) {
+    } else if (record && record.lastNc !== 0) {
       throw new SaslError("replay", "DIGEST-MD5: the nonce was already used");
     }
 
     const credentials = this.#options.credentials(username, realm);
-    const secrets = credentials ? candidateSecrets(credentials, username, realm) : [];
+    // An unknown user costs the same hashing as a known one, so timing does not tell them apart.
+    const secrets = credentials
+      ? candidateSecrets(credentials, username, realm)
+      : [userSecret(utf8(username), utf8(realm), randomBytes(16))];
     let ha1: Uint8Array | undefined;
     const expected = responseValue.toLowerCase();
     for (const secret of secrets) {
@@ -402,7 +451,10 @@ export class DigestMd5Server implements ServerMechanism {
         );
       }
     }
-    if (record) {
+    if (store) {
+      // A first authentication whose record was evicted meanwhile gets it back, so that the
+      // nonce can serve subsequent authentication and is never answered again with nc=1.
+      record ??= storeLookup(store, nonce).record ?? storeIssueAgain(store, nonce);
       record.lastNc = nc;
       record.username = username;
     }
