@@ -57,7 +57,7 @@ export interface AuthenticateOptions {
   readonly rejectUnauthorized?: boolean;
   /** Extra trusted CA certificates (PEM). */
   readonly ca?: string | readonly string[];
-  /** The name this client gives in EHLO. Default `[127.0.0.1]`-style literal of nothing: `localhost`. */
+  /** The name this client gives in EHLO. Default `localhost`. */
   readonly ehloName?: string;
   /** The credentials. */
   readonly credentials: SmtpCredentials;
@@ -135,7 +135,27 @@ export class SmtpAuthError extends SmtpError {
   }
 }
 
-function classify(
+/**
+ * How the policy reads a failed AUTH attempt: 504/534/538 `unsupported`, 432 `rejected`, other
+ * 4xx `temporary`, 535 (or 5.7.8) `bad-credentials`, other 5xx `rejected`, a failure on
+ * saslkit's side `client-error`, a broken connection `connection-lost`, and anything after
+ * 235 `dropped-after-auth`.
+ *
+ * @param error What `SmtpSession.authenticate` (or the check after it) threw.
+ * @param afterAuth Whether the server had already answered 235.
+ * @returns The result, and the reply that decided it.
+ *
+ * @example
+ * ```ts
+ * import { classifyAuthFailure, SmtpError } from "@saslkit/smtp";
+ * import assert from "node:assert/strict";
+ *
+ * const reply = { code: 504, enhancedCode: "5.5.4", lines: ["Unrecognized authentication type"] };
+ * const error = new SmtpError("auth-rejected", "AUTH X failed", { reply });
+ * assert.equal(classifyAuthFailure(error, false).result, "unsupported");
+ * ```
+ */
+export function classifyAuthFailure(
   error: unknown,
   afterAuth: boolean,
 ): { result: AttemptResult; reply?: SmtpReply } {
@@ -297,7 +317,7 @@ export async function authenticate(options: AuthenticateOptions): Promise<AuthRe
           session = undefined; // handed to the caller: not closed below
           return result;
         }
-        const { result, reply } = classify(failure, outcome !== undefined);
+        const { result, reply } = classifyAuthFailure(failure, outcome !== undefined);
         // 421: the server is closing this connection; a retry needs a new one.
         if (reply?.code === 421) current.close();
         note({

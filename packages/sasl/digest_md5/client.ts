@@ -140,6 +140,13 @@ export interface DigestMd5ClientOptions {
   readonly cnonce?: () => string;
   /** Enables subsequent authentication (RFC 2831 §2.2) through this shared cache. */
   readonly reauthCache?: DigestMd5ReauthCache;
+  /**
+   * How username, realm and password are hashed when the server says `charset=utf-8`.
+   * `iso-8859-1-when-possible` (the default) narrows each string that fits to ISO-8859-1, as
+   * RFC 2831, Cyrus SASL and the JDK do. `utf-8` hashes the UTF-8 bytes as they are, which is
+   * what Dovecot 2.3 expects for non-ASCII credentials. ASCII credentials hash alike either way.
+   */
+  readonly credentialEncoding?: "iso-8859-1-when-possible" | "utf-8";
 }
 
 type ClientState =
@@ -244,6 +251,13 @@ export class DigestMd5Client implements ClientMechanism {
     }
     if (qops.includes("auth-conf") && ciphers.length === 0) {
       throw new SaslError("invalid-argument", "auth-conf needs at least one cipher");
+    }
+    if (
+      options.credentialEncoding !== undefined &&
+      options.credentialEncoding !== "iso-8859-1-when-possible" &&
+      options.credentialEncoding !== "utf-8"
+    ) {
+      throw new SaslError("invalid-argument", "credentialEncoding is not a known encoding");
     }
     const maxbuf = options.maxbuf ?? 65536;
     if (!Number.isInteger(maxbuf) || maxbuf <= 16 || maxbuf > MAX_MAXBUF) {
@@ -430,9 +444,13 @@ export class DigestMd5Client implements ClientMechanism {
 
   #respond(session: ReauthEntry): Uint8Array {
     const o = this.#options;
-    const username = credentialBytes(o.username, session.utf8);
-    const realm = credentialBytes(session.realm, session.utf8);
-    const password = credentialBytes(o.password, session.utf8);
+    const encode = (text: string) =>
+      session.utf8 && o.credentialEncoding === "utf-8"
+        ? utf8(text)
+        : credentialBytes(text, session.utf8);
+    const username = encode(o.username);
+    const realm = encode(session.realm);
+    const password = encode(o.password);
     if (!username || !realm || !password) {
       throw new SaslError(
         "invalid-argument",

@@ -432,3 +432,23 @@ Deno.test("a maxbuf too small for a layer rules the layer out", () => {
   ))));
   assert.equal(response.get("qop"), "auth");
 });
+
+Deno.test("credentialEncoding utf-8: hashes UTF-8 as Dovecot 2.3 does; the server accepts both", () => {
+  const user = "jürgen", pass = "pässwörd";
+  const server = { credentials: (u: string) => u === user ? { password: pass } : undefined };
+  // Both encodings authenticate against saslkit's server, which tries both readings.
+  for (const credentialEncoding of ["utf-8", "iso-8859-1-when-possible"] as const) {
+    const { server: outcome } = exchange(
+      { username: user, password: pass, credentialEncoding },
+      server,
+    );
+    assert.equal(outcome.authenticationId, user);
+  }
+  // And the two really differ on the wire.
+  const responses = (["utf-8", "iso-8859-1-when-possible"] as const).map((credentialEncoding) => {
+    const c = client({ username: user, password: pass, credentialEncoding });
+    c.start();
+    return directives(text(c.next(sendmailChallenge()))).get("response");
+  });
+  assert.notEqual(responses[0], responses[1]);
+});

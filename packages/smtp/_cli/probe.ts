@@ -4,6 +4,7 @@
 
 import type { Qop } from "@saslkit/sasl";
 import { SmtpError } from "../error.ts";
+import { classifyAuthFailure } from "../policy.ts";
 import { createClientMechanism, type SmtpCredentials } from "../mechanisms.ts";
 import type { AttemptResult } from "../memory.ts";
 import type { SmtpSession } from "../session.ts";
@@ -60,16 +61,8 @@ export interface ProbeJson {
 }
 
 function classify(error: unknown): ProbeResult {
-  if (!(error instanceof SmtpError)) return "client-error";
-  if (error.code === "auth-client") return "client-error";
-  if (error.code === "auth-rejected" && error.reply) {
-    const { code, enhancedCode } = error.reply;
-    if (code === 504 || code === 534 || code === 538) return "unsupported";
-    if (code >= 400 && code < 500) return "temporary";
-    if (code === 535 || enhancedCode === "5.7.8") return "bad-credentials";
-    return "rejected";
-  }
-  return "connection-lost";
+  // The same reading as the fallback policy's, so that probe and send never disagree.
+  return classifyAuthFailure(error, false).result as ProbeResult;
 }
 
 const CLEARTEXT = "sends the password in the clear and the connection is not encrypted " +
