@@ -7,6 +7,7 @@
 // Fixtures: scripts/npm_smoke/NAME.mjs and NAME.ts (see the README there).
 // SASLKIT_SMOKE_KEEP=1 keeps the scratch directory for debugging.
 
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -166,6 +167,22 @@ function main(tmp) {
     env: SCRATCH_ENV,
   });
   console.log("ok: tsc, --lib es2022 (no DOM)");
+
+  header("npm smoke: (d) the saslkit-smtp command from the installed bin");
+  const bin = join(scratch, "node_modules", ".bin", "saslkit-smtp");
+  const help = spawnSync(bin, ["--help"], { cwd: scratch, env: SCRATCH_ENV, encoding: "utf8" });
+  if (help.status !== 0 || !help.stdout.includes("probe")) {
+    throw new Error(`saslkit-smtp --help exited ${help.status}: ${help.stderr}`);
+  }
+  const usage = spawnSync(bin, ["probe", "--password", "x"], {
+    cwd: scratch,
+    env: SCRATCH_ENV,
+    encoding: "utf8",
+  });
+  if (usage.status !== 2 || usage.stderr.includes(" x")) {
+    throw new Error(`saslkit-smtp with a password flag exited ${usage.status}, not 2`);
+  }
+  console.log("ok: saslkit-smtp --help exits 0; a password flag is a usage error (2)");
 }
 
 const tmp = mkdtempSync(join(tmpdir(), "saslkit-npm-smoke-"));
