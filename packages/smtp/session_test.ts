@@ -359,3 +359,41 @@ Deno.test("Deno's own sockets: plain, STARTTLS with a trusted CA, AUTH, mail", a
     (e: SmtpError) => e.code === "connection-failed",
   );
 });
+
+Deno.test("implicit TLS (port 465 style) with connectTcp and connectDeno", async () => {
+  const { ca, key, cert } = makeTestCertificates();
+  const server = tls.createServer({ key, cert }, (socket) => {
+    socket.write("220 mail.example.com ESMTP\r\n");
+    socket.on("data", (chunk) => {
+      if (chunk.toString().startsWith("QUIT")) socket.end("221 bye\r\n");
+      else socket.write("250 mail.example.com\r\n");
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    for (const connect of [connectTcp, connectDeno]) {
+      const transport = await connect({
+        host: "127.0.0.1",
+        port,
+        security: "tls",
+        ca,
+        servername: "mail.example.com",
+      });
+      assert.equal(transport.secure, true, connect.name);
+      const session = await SmtpSession.open(transport, { timeoutMs: 3000 });
+      assert.equal(session.greeting.code, 220);
+      assert.equal((await session.ehlo("c")).domain, "mail.example.com");
+      await session.quit();
+      // Without the CA the certificate is refused.
+      await assert.rejects(
+        connect({ host: "127.0.0.1", port, security: "tls", servername: "mail.example.com" }),
+        (e: SmtpError) => e.code === "tls",
+        connect.name,
+      );
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

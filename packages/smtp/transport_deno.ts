@@ -12,6 +12,8 @@ import type { ConnectOptions, SmtpTransport } from "./transport.ts";
 // The few Deno APIs used, typed here so that the package also compiles where Deno's types are
 // absent (the npm build).
 interface DenoConn {
+  /** TLS connections only: runs the handshake now rather than at the first read or write. */
+  handshake?(): Promise<unknown>;
   read(buffer: Uint8Array): Promise<number | null>;
   write(data: Uint8Array): Promise<number>;
   close(): void;
@@ -84,11 +86,13 @@ class DenoTransport implements SmtpTransport {
   async startTls(servername: string): Promise<void> {
     if (this.#secure) throw new SmtpError("invalid-state", "the connection already uses TLS");
     try {
-      // Deno's TLS handshake runs lazily on first use; the session's reply deadline bounds it.
+      // Deno would run the handshake lazily at the first read; run it now, so that a bad
+      // certificate is a TLS error here and not a lost connection later.
       this.#conn = await denoApi().startTls(this.#conn, {
         hostname: servername,
         caCerts: this.#caCerts,
       });
+      await this.#conn.handshake?.();
     } catch (error) {
       this.close();
       throw new SmtpError("tls", `TLS failed: ${(error as Error).message}`, { cause: error });
@@ -147,9 +151,18 @@ export async function connectDeno(options: ConnectOptions): Promise<SmtpTranspor
     const conn = await deno.connect({ hostname: options.host, port: options.port });
     if (options.security !== "tls") return conn;
     try {
-      return await deno.startTls(conn, { hostname: options.servername ?? options.host, caCerts });
+      const secured = await deno.startTls(conn, {
+        hostname: options.servername ?? options.host,
+        caCerts,
+      });
+      await secured.handshake?.();
+      return secured;
     } catch (error) {
-      conn.close();
+      try {
+        conn.close();
+      } catch {
+        // Already consumed by the TLS upgrade, or closed by the peer.
+      }
       throw error;
     }
   })();
