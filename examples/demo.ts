@@ -11,12 +11,18 @@
 import { decodeBase64, DigestMd5Client, encodeBase64 } from "@saslkit/sasl";
 import {
   authenticate,
+  type AuthenticateOptions,
+  type AuthResult,
   connectTcp,
   SmtpError,
   SmtpSession,
   type TranscriptEntry,
 } from "@saslkit/smtp";
-import { startTestServer, type TestServer } from "@saslkit/smtp/test-server";
+import {
+  startTestServer,
+  type TestServer,
+  type TestServerBehaviour,
+} from "@saslkit/smtp/test-server";
 
 const USER = "smtpuser";
 // A demo credential of the embedded server; never printed (transcripts show *** instead).
@@ -84,82 +90,68 @@ async function main(): Promise<void> {
   console.log('qop="auth,auth-int,auth-conf" — the server of the original report.');
 
   heading("1. The original failure: a layer agreed on, then not applied");
-  let server = await startTestServer({ users: { [USER]: PASSWORD } });
-  try {
-    await naiveClient(server);
-  } finally {
-    await server.close();
-  }
+  await withServer({}, naiveClient);
 
   heading("2. saslkit, default policy: qop=auth, because the caller applies no layer");
-  server = await startTestServer({ users: { [USER]: PASSWORD } });
-  try {
-    const result = await authenticate({
-      host: "mail.example.com",
-      connect: () => connectTcp({ host: server.hostname, port: server.port }),
-      security: "none",
-      ehloName: "client.example.com",
-      credentials: { username: USER, password: PASSWORD },
-      transcript: show,
-    });
-    await result.session.sendMail(MESSAGE);
-    await result.session.quit();
+  await withServer({}, async (server) => {
+    const result = await send(server, {});
     console.log(`\n    authenticated with ${result.mechanism}, qop=${result.outcome.qop}`);
     console.log(`    server accepted ${server.messages.length} message(s)`);
-  } finally {
-    await server.close();
-  }
+  });
 
   heading("3. saslkit, opting in to auth-conf: every later command is wrapped");
-  server = await startTestServer({ users: { [USER]: PASSWORD } });
-  try {
-    const result = await authenticate({
-      host: "mail.example.com",
-      connect: () => connectTcp({ host: server.hostname, port: server.port }),
-      security: "none",
-      ehloName: "client.example.com",
-      credentials: { username: USER, password: PASSWORD },
-      qop: "auth-conf",
-      transcript: show,
-    });
-    await result.session.sendMail(MESSAGE);
-    await result.session.quit();
-    const received = server.messages[0];
+  await withServer({}, async (server) => {
+    const result = await send(server, { qop: "auth-conf" });
     console.log(
       `\n    authenticated with ${result.mechanism}, qop=${result.outcome.qop}, ` +
         `cipher=${result.outcome.cipher}`,
     );
-    console.log(`    server accepted the message over qop=${received?.qop}`);
-  } finally {
-    await server.close();
-  }
+    console.log(`    server accepted the message over qop=${server.messages[0]?.qop}`);
+  });
 
   heading("4. A server that drops the connection right after 235 for DIGEST-MD5");
-  server = await startTestServer({
-    users: { [USER]: PASSWORD },
-    behaviour: { dropAfterAuth: ["DIGEST-MD5"] },
-  });
-  try {
-    const result = await authenticate({
-      host: "mail.example.com",
-      connect: () => connectTcp({ host: server.hostname, port: server.port }),
-      security: "none",
-      ehloName: "client.example.com",
-      credentials: { username: USER, password: PASSWORD },
-      transcript: show,
+  await withServer({ dropAfterAuth: ["DIGEST-MD5"] }, async (server) => {
+    const result = await send(server, {
       onAttempt: (a) => console.log(`  -> attempt ${a.mechanism}: ${a.result}`),
     });
-    await result.session.sendMail(MESSAGE);
-    await result.session.quit();
     const cleartextTried = server.transcript.some((l) => /^AUTH (PLAIN|LOGIN)/.test(l.line));
     console.log(
       `\n    fell back to ${result.mechanism} on connection ${server.connections}; ` +
         `server accepted ${server.messages.length} message(s); PLAIN/LOGIN sent on this ` +
         `unencrypted connection: ${cleartextTried ? "yes (a bug!)" : "never"}`,
     );
+  });
+}
+
+async function withServer(
+  behaviour: TestServerBehaviour,
+  run: (server: TestServer) => Promise<void>,
+): Promise<void> {
+  const server = await startTestServer({ users: { [USER]: PASSWORD }, behaviour });
+  try {
+    await run(server);
   } finally {
     await server.close();
   }
+}
+
+// The fallback policy, then one message, with the decoded transcript shown as it happens.
+async function send(
+  server: TestServer,
+  options: Partial<AuthenticateOptions>,
+): Promise<AuthResult> {
+  const result = await authenticate({
+    host: "mail.example.com",
+    connect: () => connectTcp({ host: server.hostname, port: server.port }),
+    security: "none",
+    ehloName: "client.example.com",
+    credentials: { username: USER, password: PASSWORD },
+    transcript: show,
+    ...options,
+  });
+  await result.session.sendMail(MESSAGE);
+  await result.session.quit();
+  return result;
 }
 
 await main();

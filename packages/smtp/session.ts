@@ -21,6 +21,7 @@ import { SmtpError } from "./error.ts";
 import { formatReply, ReplyParser, type SmtpReply } from "./reply.ts";
 import type { SmtpTransport } from "./transport.ts";
 import { describeChallenge, redactClientMessage, type TranscriptSink } from "./transcript.ts";
+import { concat } from "./_bytes.ts";
 
 /** Options of {@linkcode SmtpSession.open}. */
 export interface SmtpSessionOptions {
@@ -515,18 +516,6 @@ export class SmtpSession {
   #note(direction: "C" | "S", text: string): void {
     this.#transcript?.({ direction, text, layered: this.#layer !== undefined });
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 /**

@@ -6,7 +6,7 @@ import { decodeLatin1, decodeUtf8 } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { Qop } from "../mechanism.ts";
 import { type Directive, parseDirectives, splitList } from "./_directives.ts";
-import type { DigestCipherName } from "./_compute.ts";
+import type { DigestCipher } from "./_compute.ts";
 
 /** RFC 2831 §2.1.1: a digest-challenge is at most 2048 bytes. */
 export const MAX_CHALLENGE_LENGTH = 2048;
@@ -26,7 +26,7 @@ export interface DigestChallenge {
   /** Offered protection levels this implementation knows, in the server's order. */
   readonly qops: readonly Qop[];
   /** Offered ciphers this implementation knows, in the server's order. */
-  readonly ciphers: readonly DigestCipherName[];
+  readonly ciphers: readonly DigestCipher[];
   readonly maxbuf: number;
   readonly utf8: boolean;
   readonly stale: boolean;
@@ -117,7 +117,7 @@ export function parseChallenge(bytes: Uint8Array): DigestChallenge {
   if (qops.length === 0) throw new SaslError(code, "DIGEST-MD5: the server offers no known qop");
   const cipherDirective = single(directives, "cipher", false, code);
   const ciphers = cipherDirective
-    ? splitList(cipherDirective.value.toLowerCase()).filter((c): c is DigestCipherName =>
+    ? splitList(cipherDirective.value.toLowerCase()).filter((c): c is DigestCipher =>
       CIPHERS.includes(c)
     )
     : [];

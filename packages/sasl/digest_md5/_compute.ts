@@ -4,8 +4,8 @@
 import { hex, latin1, utf8 } from "../_bytes.ts";
 import { md5 } from "../_hash.ts";
 
-/** The ciphers RFC 2831 defines for `auth-conf`. */
-export type DigestCipherName = "3des" | "des" | "rc4" | "rc4-56" | "rc4-40";
+/** A cipher RFC 2831 defines for `auth-conf`. */
+export type DigestCipher = "3des" | "des" | "rc4" | "rc4-56" | "rc4-40";
 
 /**
  * Encodes username, realm or password for hashing. With `charset=utf-8` negotiated, real
@@ -81,7 +81,7 @@ export interface SessionKeys {
 export function sessionKeys(
   ha1: Uint8Array,
   side: "client" | "server",
-  cipher: DigestCipherName | undefined,
+  cipher: DigestCipher | undefined,
 ): SessionKeys {
   const kic = md5(ha1, utf8(MAGIC.clientSign));
   const kis = md5(ha1, utf8(MAGIC.serverSign));
@@ -123,7 +123,7 @@ export function expandDesKey(seven: Uint8Array): Uint8Array {
 }
 
 /** Strength of each cipher in bits, as Cyrus SASL reports it (its SSF). */
-export const CIPHER_STRENGTH: Readonly<Record<DigestCipherName, number>> = {
+export const CIPHER_STRENGTH: Readonly<Record<DigestCipher, number>> = {
   "rc4": 128,
   "3des": 112,
   "rc4-56": 56,

@@ -15,7 +15,7 @@ import { DesCbc } from "../_cipher/des.ts";
 import { Rc4 } from "../_cipher/rc4.ts";
 import { SaslError } from "../error.ts";
 import type { SecurityLayer } from "../security_layer.ts";
-import { type DigestCipherName, expandDesKey, sessionKeys } from "./_compute.ts";
+import { type DigestCipher, expandDesKey, sessionKeys } from "./_compute.ts";
 
 const MESSAGE_TYPE = new Uint8Array([0, 1]);
 const MAC_LENGTH = 10;
@@ -27,7 +27,7 @@ interface Stream {
 }
 
 function cipherStreams(
-  cipher: DigestCipherName,
+  cipher: DigestCipher,
   sendKey: Uint8Array,
   receiveKey: Uint8Array,
 ): { encrypt: Stream; decrypt: Stream; blockSize: number } {
@@ -52,7 +52,7 @@ export interface DigestLayerOptions {
   readonly ha1: Uint8Array;
   readonly side: "client" | "server";
   readonly qop: "auth-int" | "auth-conf";
-  readonly cipher?: DigestCipherName;
+  readonly cipher?: DigestCipher;
   /** The largest wrapped buffer this side accepts: its own maxbuf. */
   readonly ownMaxbuf: number;
   /** The largest wrapped buffer the peer accepts: the peer's maxbuf. */

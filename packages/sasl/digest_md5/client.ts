@@ -15,27 +15,15 @@ import {
 } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
-import {
-  credentialBytes,
-  type DigestCipherName,
-  digestValue,
-  hashA1,
-  userSecret,
-} from "./_compute.ts";
-import {
-  type DigestChallenge,
-  MAX_MAXBUF,
-  MAX_RESPONSE_LENGTH,
-  parseChallenge,
-} from "./_challenge.ts";
+import { credentialBytes, type DigestCipher, digestValue, hashA1, userSecret } from "./_compute.ts";
+import { type DigestChallenge, MAX_RESPONSE_LENGTH, parseChallenge } from "./_challenge.ts";
 import { parseDirectives, quote } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
+import { checkProtection, DIGEST_MD5_PROPERTIES } from "./_options.ts";
 
-/** A cipher RFC 2831 defines for `auth-conf`. */
-export type DigestCipher = DigestCipherName;
+export type { DigestCipher } from "./_compute.ts";
 
-/** Every cipher, strongest first (by the strength Cyrus SASL assigns). */
-export const DIGEST_CIPHERS: readonly DigestCipher[] = ["rc4", "3des", "rc4-56", "des", "rc4-40"];
+export { DIGEST_CIPHERS } from "./_options.ts";
 
 // The cache's entries live outside the class so that nothing of them is public API.
 const cacheEntries = new WeakMap<DigestMd5ReauthCache, Map<string, ReauthEntry>>();
@@ -204,12 +192,7 @@ export class DigestMd5Client implements ClientMechanism {
   /** Always `DIGEST-MD5`. */
   readonly name = "DIGEST-MD5";
   /** DIGEST-MD5 never sends the password, verifies the server and can offer a layer. */
-  readonly properties: MechanismProperties = {
-    sendsCleartextPassword: false,
-    verifiesServer: true,
-    offersSecurityLayer: true,
-    clientFirst: false,
-  };
+  readonly properties: MechanismProperties = DIGEST_MD5_PROPERTIES;
   readonly #options: DigestMd5ClientOptions;
   readonly #acceptedQops: readonly Qop[];
   readonly #ciphers: readonly DigestCipher[];
@@ -241,27 +224,13 @@ export class DigestMd5Client implements ClientMechanism {
         );
       }
     }
-    const qops = options.qop ?? ["auth"];
-    if (qops.length === 0 || qops.some((q) => !QOP_ORDER.includes(q))) {
-      throw new SaslError("invalid-argument", "qop must list auth, auth-int or auth-conf");
-    }
-    const ciphers = options.ciphers ?? DIGEST_CIPHERS;
-    if (ciphers.some((c) => !DIGEST_CIPHERS.includes(c))) {
-      throw new SaslError("invalid-argument", `ciphers must be among ${DIGEST_CIPHERS.join(", ")}`);
-    }
-    if (qops.includes("auth-conf") && ciphers.length === 0) {
-      throw new SaslError("invalid-argument", "auth-conf needs at least one cipher");
-    }
+    const { qops, ciphers, maxbuf } = checkProtection(options.qop, options.ciphers, options.maxbuf);
     if (
       options.credentialEncoding !== undefined &&
       options.credentialEncoding !== "iso-8859-1-when-possible" &&
       options.credentialEncoding !== "utf-8"
     ) {
       throw new SaslError("invalid-argument", "credentialEncoding is not a known encoding");
-    }
-    const maxbuf = options.maxbuf ?? 65536;
-    if (!Number.isInteger(maxbuf) || maxbuf <= 16 || maxbuf > MAX_MAXBUF) {
-      throw new SaslError("invalid-argument", `maxbuf must be an integer in 17..${MAX_MAXBUF}`);
     }
     this.#options = options;
     this.#acceptedQops = QOP_ORDER.filter((q) => qops.includes(q));

@@ -22,16 +22,10 @@ import type {
   ServerMechanism,
   ServerStep,
 } from "../mechanism.ts";
-import {
-  credentialBytes,
-  type DigestCipherName,
-  digestValue,
-  hashA1,
-  userSecret,
-} from "./_compute.ts";
+import { credentialBytes, digestValue, hashA1, userSecret } from "./_compute.ts";
 import {
   DEFAULT_MAXBUF,
-  MAX_MAXBUF,
+  MAX_CHALLENGE_LENGTH,
   MAX_RESPONSE_LENGTH,
   parseMaxbuf,
   reencodeValue,
@@ -39,7 +33,8 @@ import {
 } from "./_challenge.ts";
 import { parseDirectives, quote } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
-import { DIGEST_CIPHERS, type DigestCipher } from "./client.ts";
+import type { DigestCipher } from "./client.ts";
+import { checkProtection, DIGEST_MD5_PROPERTIES } from "./_options.ts";
 
 /**
  * How the server learns a user's secret: the password itself, or the stored
@@ -193,12 +188,7 @@ export class DigestMd5Server implements ServerMechanism {
   /** Always `DIGEST-MD5`. */
   readonly name = "DIGEST-MD5";
   /** DIGEST-MD5 never sends the password, verifies the server and can offer a layer. */
-  readonly properties: MechanismProperties = {
-    sendsCleartextPassword: false,
-    verifiesServer: true,
-    offersSecurityLayer: true,
-    clientFirst: false,
-  };
+  readonly properties: MechanismProperties = DIGEST_MD5_PROPERTIES;
   readonly #options: DigestMd5ServerOptions;
   readonly #hosts: readonly string[];
   readonly #realms: readonly string[];
@@ -221,25 +211,23 @@ export class DigestMd5Server implements ServerMechanism {
       throw new SaslError("invalid-argument", "service and host are required");
     }
     this.#realms = options.realms ?? [this.#hosts[0]];
-    const qops = options.qop ?? ["auth"];
-    if (
-      qops.length === 0 || qops.some((q) => q !== "auth" && q !== "auth-int" && q !== "auth-conf")
-    ) {
-      throw new SaslError("invalid-argument", "qop must list auth, auth-int or auth-conf");
+    for (const host of this.#hosts) {
+      if (!isNonceText(host) || host.includes("/")) {
+        throw new SaslError("invalid-argument", "host names must be printable ASCII without '/'");
+      }
     }
+    if (this.#realms.some((realm) => hasControlCharacter(realm))) {
+      throw new SaslError("invalid-argument", "a realm must not contain control characters");
+    }
+    const { qops, ciphers, maxbuf } = checkProtection(options.qop, options.ciphers, options.maxbuf);
     this.#qops = qops;
-    this.#ciphers = options.ciphers ?? DIGEST_CIPHERS;
-    if (this.#ciphers.some((c) => !DIGEST_CIPHERS.includes(c))) {
-      throw new SaslError("invalid-argument", `ciphers must be among ${DIGEST_CIPHERS.join(", ")}`);
-    }
-    if (qops.includes("auth-conf") && this.#ciphers.length === 0) {
-      throw new SaslError("invalid-argument", "auth-conf needs at least one cipher");
-    }
-    this.#maxbuf = options.maxbuf ?? DEFAULT_MAXBUF;
-    if (!Number.isInteger(this.#maxbuf) || this.#maxbuf <= 16 || this.#maxbuf > MAX_MAXBUF) {
-      throw new SaslError("invalid-argument", `maxbuf must be an integer in 17..${MAX_MAXBUF}`);
-    }
+    this.#ciphers = ciphers;
+    this.#maxbuf = maxbuf;
     this.#options = options;
+    // RFC 2831 §2.1.1: a challenge is at most 2048 bytes; too many or too long realms break it.
+    if (this.#challengeText("x".repeat(24), false).length > MAX_CHALLENGE_LENGTH) {
+      throw new SaslError("invalid-argument", "the realms make the challenge exceed 2048 bytes");
+    }
   }
 
   /**
@@ -299,13 +287,17 @@ export class DigestMd5Server implements ServerMechanism {
     }
     this.#nonce = nonce;
     if (this.#options.nonceStore) storeIssue(this.#options.nonceStore, nonce);
+    this.#state = "await-response";
+    return { challenge: this.#challengeText(nonce, stale), done: false };
+  }
+
+  #challengeText(nonce: string, stale: boolean): Uint8Array {
     const parts = this.#realms.map((realm) => `realm=${quote(realm)}`);
     parts.push(`nonce=${quote(nonce)}`, `qop=${quote(this.#qops.join(","))}`);
     if (this.#qops.includes("auth-conf")) parts.push(`cipher=${quote(this.#ciphers.join(","))}`);
     if (stale) parts.push("stale=true");
     parts.push(`maxbuf=${this.#maxbuf}`, "charset=utf-8", "algorithm=md5-sess");
-    this.#state = "await-response";
-    return { challenge: utf8(parts.join(",")), done: false };
+    return utf8(parts.join(","));
   }
 
   // A subsequent authentication (RFC 2831 §2.2.2): an initial response naming a nonce from the
@@ -393,7 +385,7 @@ export class DigestMd5Server implements ServerMechanism {
     if (!(this.#qops as readonly string[]).includes(qop)) {
       throw new SaslError("no-acceptable-qop", `DIGEST-MD5: qop "${qop}" was not offered`);
     }
-    let cipher: DigestCipherName | undefined;
+    let cipher: DigestCipher | undefined;
     if (qop === "auth-conf") {
       if (!cipherText) throw new SaslError(code, "DIGEST-MD5: auth-conf without a cipher");
       if (!(this.#ciphers as readonly string[]).includes(cipherText)) {
@@ -402,7 +394,7 @@ export class DigestMd5Server implements ServerMechanism {
           `DIGEST-MD5: cipher "${cipherText}" was not offered`,
         );
       }
-      cipher = cipherText as DigestCipherName;
+      cipher = cipherText as DigestCipher;
     }
     if (qop !== "auth" && peerMaxbuf - 4 - 16 - (qop === "auth-conf" ? 9 : 0) < 1) {
       throw new SaslError(code, `DIGEST-MD5: maxbuf ${peerMaxbuf} leaves no room for a layer`);

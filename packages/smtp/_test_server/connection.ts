@@ -16,6 +16,7 @@ import {
 import type { ReceivedMessage, TranscriptLine } from "../test_server.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { createMechanism, falsifyRspauth, IMPLEMENTED, printable, showResponse } from "./sasl.ts";
+import { concat } from "../_bytes.ts";
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionContext {
@@ -59,18 +60,6 @@ interface Authenticated {
   readonly user: string;
   readonly mechanism: string;
   readonly qop: Qop;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function tryDecodeBase64(text: string): Uint8Array | undefined {
