@@ -36,6 +36,7 @@ export interface SmtpSessionOptions {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const CRLF = encoder.encode("\r\n");
+const MAX_SASL_ROUNDS = 16;
 
 function assertCommandText(text: string, what: string): void {
   if (/[\r\n]/.test(text)) {
@@ -227,8 +228,17 @@ export class SmtpSession {
       }
     }
     await this.#writeLine(line, shown);
-    for (;;) {
+    // No mechanism here needs more than a few round trips; a server that keeps challenging is
+    // stopped rather than followed for ever.
+    for (let round = 0;; round++) {
       const reply = await this.#readReply(true);
+      if (reply.code === 334 && round >= MAX_SASL_ROUNDS) {
+        await this.#cancel();
+        throw new SmtpError(
+          "auth-client",
+          `AUTH ${name} cancelled by the client: more than ${MAX_SASL_ROUNDS} challenges`,
+        );
+      }
       if (reply.code === 334) {
         let challenge: Uint8Array;
         try {

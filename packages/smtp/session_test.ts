@@ -397,3 +397,33 @@ Deno.test("implicit TLS (port 465 style) with connectTcp and connectDeno", async
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+Deno.test("AUTH: a server that never stops challenging is cancelled", async () => {
+  const endless = (line: string) => (line === "*" ? "501 5.0.0 cancelled\r\n" : "334 \r\n");
+  const server = await scripted("220 ok\r\n", [EHLO, ...Array(40).fill(endless)]);
+  try {
+    const session = await open(server.port);
+    await session.ehlo("c");
+    // A mechanism that would answer for ever: LOGIN-like, but never done.
+    const chatty = {
+      name: "X-CHATTY",
+      properties: {
+        sendsCleartextPassword: false,
+        verifiesServer: false,
+        offersSecurityLayer: false,
+        clientFirst: false,
+      },
+      start: () => undefined,
+      next: () => new Uint8Array([1]),
+      finish: () => ({ mechanism: "X-CHATTY", qop: "auth" as const }),
+    };
+    await assert.rejects(
+      session.authenticate(chatty),
+      (e: SmtpError) => e.code === "auth-client" && /challenges/.test(e.message),
+    );
+    assert.equal(server.lines.at(-1), "*");
+    assert.ok(server.lines.length < 25);
+  } finally {
+    await server.close();
+  }
+});
