@@ -19,6 +19,7 @@ run() {
 }
 
 run "Cyrus SASL (libsasl2-dev, sasl2-bin)" bash "$here/sasl_dev.sh"
+run "Chromium (for the browser smoke test)" bash "$here/browser.sh"
 
 if ! command -v javac >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
