@@ -3,6 +3,7 @@ import { authenticate, type AuthenticateOptions, SmtpAuthError } from "./policy.
 import { InMemoryMechanismMemory } from "./memory.ts";
 import type { TranscriptEntry } from "./transcript.ts";
 import { startTestServer, type TestServer, type TestServerOptions } from "./test_server.ts";
+import { makeTestCertificates } from "./testdata/tls.ts";
 
 const PASSWORD = "s3cret-Pässword";
 
@@ -269,4 +270,39 @@ Deno.test("no transcript line, error or attempt ever holds the password", async 
       assert.ok(lines.some((l) => l.text === "AUTH PLAIN ***"));
     },
   );
+});
+
+Deno.test("a reconnect that loses TLS is checked again: no PLAIN on the new, plain connection", async () => {
+  const { ca, key, cert } = makeTestCertificates();
+  const secure = await startTestServer({
+    users: { smtpuser: PASSWORD },
+    tls: { key, cert },
+    behaviour: { dropAfterAuth: ["DIGEST-MD5"] },
+  });
+  const plain = await startTestServer({ users: { smtpuser: PASSWORD } });
+  try {
+    let connections = 0;
+    const error = await authenticate({
+      host: "mail.example.com",
+      // The first connection offers STARTTLS; the reconnect lands on a server without it, as
+      // when an attacker strips STARTTLS from the second connection.
+      connect: () =>
+        connections++ === 0
+          ? connectTcp({ host: secure.hostname, port: secure.port, ca })
+          : connectTcp({ host: plain.hostname, port: plain.port }),
+      credentials: { username: "smtpuser", password: PASSWORD },
+      mechanisms: ["DIGEST-MD5", "PLAIN"],
+      timeoutMs: 5000,
+    }).catch((e) => e);
+    assert.ok(error instanceof SmtpAuthError, String(error));
+    assert.deepEqual(results(error.attempts), [
+      "DIGEST-MD5:dropped-after-auth",
+      "PLAIN:cleartext-refused",
+    ]);
+    assert.ok(secure.messages.length === 0 && secure.transcript.some((l) => l.line === "STARTTLS"));
+    assert.ok(!plain.transcript.some((l) => l.line.startsWith("AUTH")));
+  } finally {
+    await secure.close();
+    await plain.close();
+  }
 });

@@ -535,26 +535,32 @@ export class SmtpSession {
  */
 function dotStuff(data: string | Uint8Array): { bytes: Uint8Array; lines: number } {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  const out: number[] = [];
+  // At worst every byte is a lone CR or LF that becomes CRLF, plus a final CRLF and ".\r\n".
+  const out = new Uint8Array(bytes.length * 2 + 5);
+  let length = 0;
   let lines = 0;
   let atLineStart = true;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     if (b === 13 || b === 10) {
       if (b === 13 && bytes[i + 1] === 10) i++;
-      out.push(13, 10);
+      out[length++] = 13;
+      out[length++] = 10;
       lines++;
       atLineStart = true;
       continue;
     }
-    if (atLineStart && b === 46) out.push(46);
-    out.push(b);
+    if (atLineStart && b === 46) out[length++] = 46;
+    out[length++] = b;
     atLineStart = false;
   }
   if (!atLineStart) {
-    out.push(13, 10);
+    out[length++] = 13;
+    out[length++] = 10;
     lines++;
   }
-  out.push(46, 13, 10);
-  return { bytes: Uint8Array.from(out), lines };
+  out[length++] = 46;
+  out[length++] = 13;
+  out[length++] = 10;
+  return { bytes: out.subarray(0, length), lines };
 }

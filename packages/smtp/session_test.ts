@@ -427,3 +427,62 @@ Deno.test("AUTH: a server that never stops challenging is cancelled", async () =
     await server.close();
   }
 });
+
+Deno.test("sendMail: a bare CR cannot end the data early (SMTP smuggling)", async () => {
+  const server = await startTestServer({ users: {} });
+  try {
+    const session = await open(server.port);
+    await session.ehlo("c");
+    await session.sendMail({
+      from: "a@example.com",
+      to: ["b@example.com"],
+      data: "Subject: x\r\n\r\nhi\r.\r\nMAIL FROM:<evil@example.com>\r\n",
+    });
+    await session.quit();
+    assert.equal(server.messages.length, 1);
+    assert.equal(
+      server.messages[0].data,
+      "Subject: x\r\n\r\nhi\r\n.\r\nMAIL FROM:<evil@example.com>\r\n",
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a server that stops reading cannot stall a write past the deadline", async () => {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.write("220 ok\r\n");
+    let buffer = "";
+    socket.on("data", (chunk) => {
+      buffer += chunk.toString("latin1");
+      if (buffer.includes("DATA\r\n")) {
+        socket.write("354 go ahead\r\n");
+        socket.pause(); // and never read again
+      } else if (buffer.endsWith("\r\n")) {
+        socket.write("250 ok\r\n");
+        buffer = "";
+      }
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const session = await open((server.address() as net.AddressInfo).port, 500);
+    const started = Date.now();
+    await assert.rejects(
+      session.sendMail({
+        from: "a@example.com",
+        to: ["b@example.com"],
+        data: new Uint8Array(48 * 1024 * 1024).fill(0x61),
+      }),
+      (e: SmtpError) => e.code === "timeout",
+    );
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(session.closed, true);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

@@ -57,6 +57,8 @@ const nonceLimits = new WeakMap<DigestMd5NonceStore, { maxEntries: number; lifet
  * a client may re-authenticate with an incremented nonce-count (RFC 2831 §2.2) and a replayed
  * response is refused. Share one store between the {@linkcode DigestMd5Server} instances of one
  * service. Without a store, each server instance accepts exactly one response to its own nonce.
+ * A subsequent authentication must carry a nonce-count above every one seen for that nonce
+ * (RFC 2831 asks for exactly one more; a gap is accepted, a repeat never).
  *
  * @example
  * ```ts
@@ -409,6 +411,8 @@ export class DigestMd5Server implements ServerMechanism {
     const store = this.#options.nonceStore;
     let record = store ? storeLookup(store, nonce).record : undefined;
     if (subsequent) {
+      // RFC 2831 §2.2.2 expects the count to go up by one; any larger value is accepted, since
+      // a client may have lost a reply, and what replay protection needs is "never again".
       if (!record || nc <= record.lastNc || record.username !== username) {
         throw new SaslError("replay", "DIGEST-MD5: nonce-count did not increase");
       }
