@@ -8,27 +8,21 @@
 // SASLKIT_SMOKE_KEEP=1 keeps the scratch directory for debugging.
 
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, ENV, fail, header, readJson, ROOT, run } from "./_workspace.mjs";
+import { BIN, fail, header, run } from "./_workspace.mjs";
 import { packAll } from "./pack.mjs";
-
-const FIXTURES = join(ROOT, "scripts", "npm_smoke");
+import {
+  FIXTURES,
+  installTarballs,
+  SCRATCH_ENV,
+  shortName,
+  writeCjsEntry,
+  writeEsmEntry,
+} from "./_scratch.mjs";
 
 // Variables `npm run` sets for the repo's own project would point the scratch install back at it.
-const SCRATCH_ENV = Object.fromEntries(
-  Object.entries(ENV).filter(([key]) =>
-    !/^npm_(package_|lifecycle_|config_(local_prefix|workspaces?|include_workspace_root)$)/i
-      .test(key) && key !== "INIT_CWD"
-  ),
-);
-
-/** `@saslkit/sasl` → `sasl`, the fixture's file name. */
-function shortName(name) {
-  return name.replace(/^@[^/]+\//, "");
-}
-
 /** Every file the package.json "exports" map points at, e.g. `dist/mod.d.ts`. */
 function exportTargets(exports) {
   if (typeof exports === "string") return [exports];
@@ -58,24 +52,6 @@ function checkTarball({ name, files, packageJson }) {
   console.log(`${name}: ${files.length} files, exports present, no tests or sources`);
 }
 
-function checkInstall(scratch, packages) {
-  const lock = readJson(join(scratch, "package-lock.json"));
-  for (const { name, version } of packages) {
-    const installed = readJson(join(scratch, "node_modules", name, "package.json"));
-    if (installed.version !== version) {
-      throw new Error(`${name}: installed ${installed.version}, packed ${version}`);
-    }
-    // A dependent package must get its sibling from the tarball, never a copy from the registry.
-    for (const [path, entry] of Object.entries(lock.packages)) {
-      if (!path.endsWith(`node_modules/${name}`)) continue;
-      if (path !== `node_modules/${name}` || !String(entry.resolved).startsWith("file:")) {
-        throw new Error(`${name} was installed at ${path} from ${entry.resolved}, not the tarball`);
-      }
-    }
-  }
-  console.log(`installed: ${packages.map(({ name, version }) => `${name}@${version}`).join(", ")}`);
-}
-
 function node(scratch, file) {
   run(process.execPath, [file], { cwd: scratch, env: SCRATCH_ENV });
 }
@@ -98,62 +74,13 @@ function main(tmp) {
 
   header("npm smoke: install the tarballs into a scratch project");
   const scratch = join(tmp, "consumer");
-  mkdirSync(join(scratch, "smoke"), { recursive: true });
-  writeFileSync(
-    join(scratch, "package.json"),
-    JSON.stringify({ name: "saslkit-npm-smoke", private: true, type: "module" }, null, 2),
-  );
-  // One command for all tarballs, so a dependent package resolves its sibling from them.
-  run(
-    "npm",
-    ["install", "--no-audit", "--no-fund", ...tarballs.map(({ tarball }) => tarball)],
-    { cwd: scratch, env: SCRATCH_ENV },
-  );
-  checkInstall(scratch, tarballs);
-  for (const { name } of tarballs) {
-    for (const ext of [".mjs", ".ts"]) {
-      copyFileSync(
-        join(FIXTURES, shortName(name) + ext),
-        join(scratch, "smoke", shortName(name) + ext),
-      );
-    }
-  }
+  installTarballs(scratch, "saslkit-npm-smoke", tarballs, [".mjs", ".ts"]);
 
   header("npm smoke: (a) import from Node ESM");
-  for (const { name } of tarballs) {
-    const file = `esm_${shortName(name)}.mjs`;
-    writeFileSync(
-      join(scratch, file),
-      `import * as pkg from ${JSON.stringify(name)};\n` +
-        `import smoke from "./smoke/${shortName(name)}.mjs";\n` +
-        `await smoke(pkg);\n` +
-        `console.log(${JSON.stringify(`ok: import ${name}`)});\n`,
-    );
-    node(scratch, file);
-  }
+  for (const { name } of tarballs) node(scratch, writeEsmEntry(scratch, name));
 
   header("npm smoke: (b) require() from CommonJS");
-  for (const { name } of tarballs) {
-    const file = `cjs_${shortName(name)}.cjs`;
-    // The fixture is loaded with import(): only the package itself goes through require().
-    writeFileSync(
-      join(scratch, file),
-      `"use strict";\n` +
-        `const assert = require("node:assert/strict");\n` +
-        `const pkg = require(${JSON.stringify(name)});\n` +
-        `(async () => {\n` +
-        `  const esm = await import(${JSON.stringify(name)});\n` +
-        `  assert.deepEqual(Object.keys(pkg).sort(), Object.keys(esm).sort());\n` +
-        `  const { default: smoke } = await import("./smoke/${shortName(name)}.mjs");\n` +
-        `  await smoke(pkg);\n` +
-        `  console.log(${JSON.stringify(`ok: require ${name}`)});\n` +
-        `})().catch((error) => {\n` +
-        `  console.error(error);\n` +
-        `  process.exitCode = 1;\n` +
-        `});\n`,
-    );
-    node(scratch, file);
-  }
+  for (const { name } of tarballs) node(scratch, writeCjsEntry(scratch, name));
 
   header("npm smoke: (c) type-check a TypeScript consumer against the shipped .d.ts");
   const consumers = tarballs.map(({ name }) => `smoke/${shortName(name)}.ts`);

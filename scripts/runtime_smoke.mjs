@@ -25,27 +25,13 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { BIN, ENV, fail, header, readJson, ROOT, run } from "./_workspace.mjs";
 import { packAll } from "./pack.mjs";
+import { installTarballs, SCRATCH_ENV, writeCjsEntry, writeEsmEntry } from "./_scratch.mjs";
 
 const CI = process.env.CI === "true";
-const NPM_FIXTURES = join(ROOT, "scripts", "npm_smoke");
 const FIXTURES = join(ROOT, "scripts", "runtime_smoke");
 const TRANSCRIPTS = join(ROOT, "packages", "sasl", "testdata", "cyrus");
 const BUN_TIMEOUT_MS = 120_000;
 const CHROMIUM_TIMEOUT_MS = 120_000;
-
-// Variables `npm run` sets for the repo's own project would point the scratch install back at
-// it (as in npm_smoke.mjs). Bun is asked not to phone home.
-const SCRATCH_ENV = {
-  ...Object.fromEntries(
-    Object.entries(ENV).filter(([key]) =>
-      !/^npm_(package_|lifecycle_|config_(local_prefix|workspaces?|include_workspace_root)$)/i
-        .test(key) && key !== "INIT_CWD"
-    ),
-  ),
-  DO_NOT_TRACK: "1",
-};
-
-const shortName = (name) => name.replace(/^@[^/]+\//, "");
 
 /** The first command of `candidates` that answers `--version`, with what it printed. */
 function findTool(candidates) {
@@ -86,28 +72,7 @@ function bunSmoke(bun, tmp) {
 
   header("runtime smoke: (a) install the tarballs into a scratch project for Bun");
   const scratch = join(tmp, "bun");
-  mkdirSync(join(scratch, "smoke"), { recursive: true });
-  writeFileSync(
-    join(scratch, "package.json"),
-    JSON.stringify({ name: "saslkit-bun-smoke", private: true, type: "module" }, null, 2),
-  );
-  // One command for all tarballs, so a dependent package resolves its sibling from them.
-  run("npm", ["install", "--no-audit", "--no-fund", ...tarballs.map((t) => t.tarball)], {
-    cwd: scratch,
-    env: SCRATCH_ENV,
-  });
-  for (const { name, version } of tarballs) {
-    const installed = readJson(join(scratch, "node_modules", name, "package.json")).version;
-    if (installed !== version) {
-      throw new Error(`${name}: installed ${installed}, packed ${version}`);
-    }
-  }
-  for (const { name } of tarballs) {
-    copyFileSync(
-      join(NPM_FIXTURES, `${shortName(name)}.mjs`),
-      join(scratch, "smoke", `${shortName(name)}.mjs`),
-    );
-  }
+  installTarballs(scratch, "saslkit-bun-smoke", tarballs, [".mjs"]);
   copyFileSync(join(FIXTURES, "sasl_web.mjs"), join(scratch, "smoke", "sasl_web.mjs"));
   writeFileSync(join(scratch, "transcripts.json"), JSON.stringify(transcripts()));
 
@@ -119,41 +84,17 @@ function bunSmoke(bun, tmp) {
       timeout: BUN_TIMEOUT_MS,
     });
 
+  const label = '" (Bun " + Bun.version + ")"';
   header(`runtime smoke: (a) Bun ${bun.version}: import from ESM`);
   for (const { name } of tarballs) {
-    const file = `esm_${shortName(name)}.mjs`;
-    writeFileSync(
-      join(scratch, file),
-      `import * as pkg from ${JSON.stringify(name)};\n` +
-        `import smoke from "./smoke/${shortName(name)}.mjs";\n` +
-        `if (typeof Bun === "undefined") throw new Error("not running under Bun");\n` +
-        `await smoke(pkg);\n` +
-        `console.log(${JSON.stringify(`ok: import ${name} (Bun `)} + Bun.version + ")");\n`,
-    );
-    runBun(file);
+    runBun(writeEsmEntry(scratch, name, {
+      preamble: 'if (typeof Bun === "undefined") throw new Error("not running under Bun");\n',
+      label,
+    }));
   }
 
   header(`runtime smoke: (a) Bun ${bun.version}: require() from CommonJS`);
-  for (const { name } of tarballs) {
-    const file = `cjs_${shortName(name)}.cjs`;
-    writeFileSync(
-      join(scratch, file),
-      `"use strict";\n` +
-        `const assert = require("node:assert/strict");\n` +
-        `const pkg = require(${JSON.stringify(name)});\n` +
-        `(async () => {\n` +
-        `  const esm = await import(${JSON.stringify(name)});\n` +
-        `  assert.deepEqual(Object.keys(pkg).sort(), Object.keys(esm).sort());\n` +
-        `  const { default: smoke } = await import("./smoke/${shortName(name)}.mjs");\n` +
-        `  await smoke(pkg);\n` +
-        `  console.log(${JSON.stringify(`ok: require ${name} (Bun `)} + Bun.version + ")");\n` +
-        `})().catch((error) => {\n` +
-        `  console.error(error);\n` +
-        `  process.exitCode = 1;\n` +
-        `});\n`,
-    );
-    runBun(file);
-  }
+  for (const { name } of tarballs) runBun(writeCjsEntry(scratch, name, { label }));
 
   header(`runtime smoke: (a) Bun ${bun.version}: known answers (sasl_web.mjs)`);
   writeFileSync(
