@@ -5,6 +5,7 @@
  */
 
 import { SmtpError } from "./error.ts";
+import { escapeControls } from "./_bytes.ts";
 
 /** One complete, possibly multi-line, server reply. */
 export interface SmtpReply {
@@ -100,10 +101,6 @@ export class ReplyParser {
  */
 export function formatReply(reply: SmtpReply): string {
   // Control characters from the server are escaped, so a reply cannot forge log lines.
-  let text = "";
-  for (const c of reply.lines.join(" / ")) {
-    const code = c.charCodeAt(0);
-    text += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : c;
-  }
+  const text = escapeControls(reply.lines.join(" / "));
   return [String(reply.code), reply.enhancedCode, text].filter((p) => p).join(" ");
 }

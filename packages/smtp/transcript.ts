@@ -5,6 +5,8 @@
  * @module
  */
 
+import { escapeControls } from "./_bytes.ts";
+
 /** One line of a transcript. */
 export interface TranscriptEntry {
   /** `C` for what the client sent, `S` for what the server sent. */
@@ -21,12 +23,7 @@ export type TranscriptSink = (entry: TranscriptEntry) => void;
 const decoder = new TextDecoder();
 
 function printable(bytes: Uint8Array): string {
-  let out = "";
-  for (const c of decoder.decode(bytes)) {
-    const code = c.charCodeAt(0);
-    out += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : c;
-  }
-  return out;
+  return escapeControls(decoder.decode(bytes));
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type ServerMechanism,
 } from "@saslkit/sasl";
 import type { ResolvedOptions } from "./options.ts";
+import { escapeControls } from "../_bytes.ts";
 
 /** The mechanisms that have a server side here; other advertised names answer 504. */
 export const IMPLEMENTED: ReadonlySet<string> = new Set([
@@ -67,12 +68,7 @@ const decoder = new TextDecoder();
 /** Bytes as a transcript string: UTF-8 where valid, control characters as `\xNN`. */
 export function printable(bytes: Uint8Array): string {
   // The same escapes as the client's transcript, so the two read alike side by side.
-  let out = "";
-  for (const c of decoder.decode(bytes)) {
-    const code = c.charCodeAt(0);
-    out += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : c;
-  }
-  return out;
+  return escapeControls(decoder.decode(bytes));
 }
 
 /**

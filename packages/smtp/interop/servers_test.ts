@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createConnection, type Socket } from "node:net";
-import { fileURLToPath } from "node:url";
 import {
   type PeerUser,
   requirePeer,
@@ -17,8 +16,8 @@ import {
   startPostfixDovecot,
   startSendmail,
 } from "./servers.ts";
+import { runPerlRepro } from "./_live/logs.ts";
 
-const REPRO = fileURLToPath(new URL("./perl/net_smtp_repro.pl", import.meta.url));
 const MECHANISMS = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5"] as const;
 const FIVE_CIPHERS = ["3des", "des", "rc4", "rc4-40", "rc4-56"];
 const USERS = [
@@ -202,33 +201,6 @@ async function assertSwaksQueued(peer: SmtpPeer): Promise<void> {
   assert.match(mine[0], /queued by servers_test\.ts/);
 }
 
-interface ReproResult {
-  mechanism?: string;
-  qop?: string;
-  cipher?: string | null;
-  auth?: { ok: boolean; code: string };
-  mail?: { ok: boolean; code: string | number; connected: boolean };
-  sent: boolean;
-  error?: string;
-}
-
-async function repro(peer: SmtpPeer, extra: string[] = []): Promise<ReproResult> {
-  const user = peer.users[0];
-  const result = await run("perl", [
-    REPRO,
-    "--port",
-    String(peer.port),
-    "--user",
-    user.username,
-    "--password",
-    user.password,
-    ...extra,
-  ]);
-  const last = result.stdout.trim().split("\n").at(-1) ?? "";
-  assert.equal(result.code, 0, `net_smtp_repro.pl: exit ${result.code}\n${result.stderr}`);
-  return JSON.parse(last) as ReproResult;
-}
-
 /** The server log, once it contains `needle` (syslog lines arrive a moment late). */
 async function logWith(peer: SmtpPeer, needle: string, timeoutMs = 3000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -286,7 +258,7 @@ Deno.test({
       await t.step("a message sent with swaks lands in the queue", () => assertSwaksQueued(peer));
 
       await t.step("Net::SMTP agrees to auth-conf, gets 235, and loses MAIL FROM", async () => {
-        const result = await repro(peer);
+        const result = await runPerlRepro(peer);
         const detail = `${JSON.stringify(result)}\n${await tail(peer)}`;
         assert.equal(result.mechanism, "DIGEST-MD5", detail);
         assert.equal(result.qop, "auth-conf", detail);
@@ -304,7 +276,7 @@ Deno.test({
       });
 
       await t.step("Net::SMTP with maxssf 0 gets qop=auth and sends", async () => {
-        const result = await repro(peer, ["--maxssf", "0"]);
+        const result = await runPerlRepro(peer, ["--maxssf", "0"]);
         const detail = `${JSON.stringify(result)}\n${await tail(peer)}`;
         assert.equal(result.mechanism, "DIGEST-MD5", detail);
         assert.equal(result.qop, "auth", detail);
@@ -332,7 +304,7 @@ Deno.test({
       });
 
       await t.step("Net::SMTP with its defaults gets qop=auth and sends", async () => {
-        const result = await repro(peer);
+        const result = await runPerlRepro(peer);
         const detail = `${JSON.stringify(result)}\n${await tail(peer)}`;
         assert.equal(result.qop, "auth", detail);
         assert.equal(result.sent, true, detail);
