@@ -4,7 +4,7 @@
 //   deno bench -A packages/sasl/bench/   (or: npm run bench)
 import { createHash, createHmac } from "node:crypto";
 import { hmacMd5, md5 } from "../_hash.ts";
-import { DigestMd5Client, DigestMd5Server } from "../mod.ts";
+import { type DigestCipher, DigestMd5Client, DigestMd5Server, type Qop } from "../mod.ts";
 
 const short = new TextEncoder().encode("chris:elwood.innosoft.com:secret:nonce:cnonce");
 const key = new Uint8Array(16).fill(7);
@@ -24,7 +24,7 @@ Deno.bench("HMAC-MD5 4 KiB: saslkit seam (@noble/hashes)", { group: "hmac" }, ()
   hmacMd5(key, block);
 });
 
-function exchange(qop: "auth" | "auth-conf", cipher?: "rc4" | "3des") {
+function exchange(qop: Qop, cipher?: DigestCipher) {
   const server = new DigestMd5Server({
     service: "smtp",
     host: "mail.example.com",
@@ -52,32 +52,12 @@ Deno.bench("DIGEST-MD5 exchange, both sides", { group: "exchange", baseline: tru
 const message = new Uint8Array(1024).fill(0x61);
 for (
   const [name, qop, cipher] of [
-    ["auth-int", "auth-conf", undefined],
+    ["auth-int", "auth-int", undefined],
     ["rc4", "auth-conf", "rc4"],
     ["3des", "auth-conf", "3des"],
   ] as const
 ) {
-  const layers = name === "auth-int"
-    ? (() => {
-      const server = new DigestMd5Server({
-        service: "smtp",
-        host: "h",
-        qop: ["auth-int"],
-        credentials: () => ({ password: "p" }),
-      });
-      const client = new DigestMd5Client({
-        username: "u",
-        password: "p",
-        service: "smtp",
-        host: "h",
-        qop: ["auth-int"],
-      });
-      client.start();
-      const final = server.next(client.next(server.next(undefined).challenge!));
-      client.next(final.challenge!);
-      return { client: client.finish(), server: server.outcome() };
-    })()
-    : exchange(qop, cipher);
+  const layers = exchange(qop, cipher);
   Deno.bench(`wrap+unwrap 1 KiB: ${name}`, {
     group: "layer",
     baseline: name === "auth-int",
