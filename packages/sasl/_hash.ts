@@ -2,8 +2,7 @@
 // else, so that a benchmark can later choose the fastest backend per runtime without touching
 // mechanism code. Today every function is @noble/hashes: portable, audited, synchronous.
 import { hmac } from "@noble/hashes/hmac.js";
-import { md5 as nobleMd5, sha1 as nobleSha1 } from "@noble/hashes/legacy.js";
-import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { md5 as nobleMd5 } from "@noble/hashes/legacy.js";
 
 /** MD5 of the concatenation of the given parts. */
 export function md5(...parts: Uint8Array[]): Uint8Array {
@@ -17,14 +16,4 @@ export function hmacMd5(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
   const h = hmac.create(nobleMd5, key);
   for (const part of parts) h.update(part);
   return h.digest();
-}
-
-/** SHA-1 of the given bytes. */
-export function sha1(data: Uint8Array): Uint8Array {
-  return nobleSha1(data);
-}
-
-/** SHA-256 of the given bytes. */
-export function sha256(data: Uint8Array): Uint8Array {
-  return nobleSha256(data);
 }

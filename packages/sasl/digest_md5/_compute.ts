@@ -121,12 +121,3 @@ export function expandDesKey(seven: Uint8Array): Uint8Array {
   }
   return out;
 }
-
-/** Strength of each cipher in bits, as Cyrus SASL reports it (its SSF). */
-export const CIPHER_STRENGTH: Readonly<Record<DigestCipher, number>> = {
-  "rc4": 128,
-  "3des": 112,
-  "rc4-56": 56,
-  "des": 55,
-  "rc4-40": 40,
-};
