@@ -178,6 +178,8 @@ function countingMechanism(minIncomingSize?: number) {
       verifiesServer: false,
       offersSecurityLayer: true,
       clientFirst: true,
+      channelBinding: false,
+      carriesAuthorizationId: false,
     },
     start: () => new Uint8Array(0),
     next: () => {
