@@ -24,6 +24,9 @@
  * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
+ * - `invalid-token`: the server rejected the bearer token (OAuth `invalid_token`, or `401`);
+ *   a fresh token may help.
+ * - `oauth-error`: the server reported another OAuth error (`insufficient_scope`, `invalid_request`…).
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -42,7 +45,9 @@ export type SaslErrorCode =
   | "stale-nonce"
   | "integrity-check-failed"
   | "sequence-mismatch"
-  | "buffer-too-large";
+  | "buffer-too-large"
+  | "invalid-token"
+  | "oauth-error";
 
 /**
  * A failure of a SASL exchange or of a security layer.
