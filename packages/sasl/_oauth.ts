@@ -3,6 +3,7 @@
 // token validator. Internal: the public types are re-exported by oauthbearer.ts and xoauth2.ts.
 
 import { decodeLatin1, decodeUtf8, hasControlCharacter, utf8 } from "./_bytes.ts";
+import type { Credentials, OAuthCredentials, TokenProvider } from "./credentials.ts";
 import { SaslError } from "./error.ts";
 
 /** The two bearer-token mechanisms. */
@@ -71,11 +72,16 @@ export const MAX_ERROR_OCTETS = 4096;
 export const MAX_KVPAIRS = 32;
 
 const VCHARS = /^[\x21-\x7e]+$/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /** Whether a string can be encoded as UTF-8 without a silent U+FFFD (no lone surrogate). */
 export function isWellFormed(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0xd800 || code > 0xdfff) continue;
+    const next = text.charCodeAt(i + 1);
+    if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+    i++;
+  }
+  return true;
 }
 
 /** Checks a client's token: printable ASCII without spaces (the `auth=Bearer` value). */
@@ -385,4 +391,60 @@ export function checkIdentity(
     );
   }
   return text;
+}
+
+/** The OAuth credentials an OAuth mechanism was given, or `invalid-argument`. */
+export function oauthCredentials(
+  mechanism: OAuthMechanismName,
+  credentials: Credentials,
+): OAuthCredentials {
+  if (credentials?.kind !== "oauth") {
+    throw new SaslError("invalid-argument", `${mechanism} takes OAuth credentials (kind "oauth")`);
+  }
+  return credentials;
+}
+
+/**
+ * The token itself: the string, or what the provider returns when asked with
+ * `{ refresh }`. A provider that throws fails with `invalid-argument`, its error as `cause`.
+ */
+export async function resolveToken(
+  mechanism: OAuthMechanismName,
+  token: string | TokenProvider,
+  refresh: boolean,
+): Promise<string> {
+  if (typeof token === "string") return token;
+  if (typeof token !== "function") {
+    throw new SaslError("invalid-argument", `${mechanism} token must be a string or a provider`);
+  }
+  let resolved: unknown;
+  try {
+    resolved = await token({ refresh });
+  } catch (error) {
+    throw new SaslError("invalid-argument", `${mechanism} token provider failed`, { cause: error });
+  }
+  if (typeof resolved !== "string") {
+    throw new SaslError("invalid-argument", `${mechanism} token provider returned no string`);
+  }
+  return resolved;
+}
+
+/**
+ * Shows `key=value^A` pairs with every value replaced by `***` except those of `keep`; an
+ * `auth` value keeps its `Bearer` scheme. What does not split into pairs becomes `***`.
+ */
+export function redactPairs(text: string, keep: readonly string[]): string {
+  const parts = text.split("\x01");
+  return parts.map((part, i) => {
+    if (part === "" && i > 0) return part;
+    const eq = part.indexOf("=");
+    if (eq <= 0) return "***";
+    const key = part.slice(0, eq);
+    if (keep.includes(key)) return part;
+    if (key === "auth") {
+      const scheme = /^bearer +/i.exec(part.slice(eq + 1));
+      return `auth=${scheme === null ? "" : scheme[0]}***`;
+    }
+    return `${key}=***`;
+  }).join("\x01");
 }

@@ -7,7 +7,9 @@
  */
 
 import { decodeUtf8, utf8 } from "./_bytes.ts";
+import { lookup, shown } from "./_descriptor.ts";
 import { SaslError } from "./error.ts";
+import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
   MechanismProperties,
@@ -330,3 +332,47 @@ function readTrace(message: Uint8Array): string | undefined {
   }
   return trace;
 }
+
+/**
+ * The ANONYMOUS descriptor for the registry.
+ *
+ * `createClient` takes `{ kind: "anonymous", trace? }`. `createServer` needs
+ * `store.anonymous`, which receives the trace (`""` when the client sent none) and decides;
+ * without it ANONYMOUS is refused (`invalid-argument`). `redact` shows the trace as it is:
+ * it is not secret.
+ *
+ * @example
+ * ```ts
+ * import { anonymousMechanism } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const context = { service: "imap", host: "imap.example.com" };
+ * const traces: string[] = [];
+ * const server = anonymousMechanism.createServer(
+ *   { anonymous: (trace) => (traces.push(trace), true) },
+ *   context,
+ * );
+ * const client = await anonymousMechanism.createClient({ kind: "anonymous", trace: "sirhc" }, context);
+ * assert.equal((await server.next(client.start()!)).done, true);
+ * assert.deepEqual(traces, ["sirhc"]);
+ * assert.equal(anonymousMechanism.redact(new TextEncoder().encode("sirhc"), {}), "sirhc");
+ * ```
+ */
+export const anonymousMechanism: MechanismDescriptor = defineMechanism({
+  name: "ANONYMOUS",
+  properties: ANONYMOUS_PROPERTIES,
+  credentialKind: "anonymous",
+  createClient(credentials) {
+    if (credentials?.kind !== "anonymous") {
+      throw new SaslError("invalid-argument", 'ANONYMOUS takes credentials of kind "anonymous"');
+    }
+    return new AnonymousClient({ trace: credentials.trace });
+  },
+  createServer(store) {
+    const allow = lookup("ANONYMOUS", store, "anonymous");
+    return new AnonymousServer({ checkTrace: (trace) => allow(trace ?? "") });
+  },
+  redact(message) {
+    return shown(message, (text) => text);
+  },
+});

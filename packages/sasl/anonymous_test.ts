@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { ANONYMOUS_IDENTITY, AnonymousClient, AnonymousServer } from "./anonymous.ts";
+import { defaultRegistry } from "./default_registry.ts";
+import {
+  ANONYMOUS_IDENTITY,
+  AnonymousClient,
+  anonymousMechanism,
+  AnonymousServer,
+} from "./anonymous.ts";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
 import { SaslError, type SaslErrorCode } from "./error.ts";
 
@@ -226,4 +232,52 @@ Deno.test("ANONYMOUS: client and server round trips", () => {
     assert.equal(server.trace, trace);
     assert.deepEqual(server.outcome(), client.finish());
   }
+});
+
+Deno.test("ANONYMOUS descriptor", async () => {
+  const context = { service: "imap", host: "imap.example.com" };
+  assert.equal(anonymousMechanism.name, "ANONYMOUS");
+  assert.equal(anonymousMechanism.credentialKind, "anonymous");
+  assert.deepEqual(anonymousMechanism.properties, new AnonymousClient().properties);
+  assert.equal(defaultRegistry.get("anonymous"), anonymousMechanism);
+  const { order } = defaultRegistry.negotiate({
+    offered: ["PLAIN", "ANONYMOUS"],
+    credentials: { kind: "anonymous" },
+    secure: false,
+  });
+  assert.deepEqual(order.map((m) => m.name), ["ANONYMOUS"]);
+
+  const client = await anonymousMechanism.createClient(
+    { kind: "anonymous", trace: "sirhc" },
+    context,
+  );
+  assert.equal(encodeBase64(client.start()!), "c2lyaGM=");
+  const silent = await anonymousMechanism.createClient({ kind: "anonymous" }, context);
+  assert.deepEqual(silent.start(), new Uint8Array(0));
+  await assert.rejects(
+    async () =>
+      await anonymousMechanism.createClient({ kind: "anonymous", trace: "a\nb" }, context),
+    (error: unknown) => error instanceof SaslError && error.code === "invalid-argument",
+  );
+  await assert.rejects(
+    async () => await anonymousMechanism.createClient({ kind: "external" }, context),
+    (error: unknown) => error instanceof SaslError && error.code === "invalid-argument",
+  );
+
+  // Without store.anonymous, ANONYMOUS cannot be built.
+  assertSaslError(() => anonymousMechanism.createServer({}, context), "invalid-argument");
+  const traces: string[] = [];
+  const server = anonymousMechanism.createServer({
+    anonymous: (trace) => (traces.push(trace), trace !== "banned@example.com"),
+  }, context);
+  assert.equal((await server.next(new Uint8Array(0))).done, true);
+  const banned = anonymousMechanism.createServer(
+    { anonymous: (t) => t !== "banned@example.com" },
+    context,
+  );
+  assertSaslError(() => banned.next(text.encode("banned@example.com")), "authentication-failed");
+  assert.deepEqual(traces, [""]);
+
+  assert.equal(anonymousMechanism.redact(text.encode("sirhc"), {}), "sirhc");
+  assert.equal(anonymousMechanism.redact(new Uint8Array(0), {}), "(empty)");
 });

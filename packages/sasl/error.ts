@@ -24,8 +24,8 @@
  * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
- * - `invalid-token`: the server rejected the bearer token (OAuth `invalid_token`, or `401`);
- *   a fresh token may help.
+ * - `invalid-token`: the server refused an OAuth token as invalid or expired (OAuth status
+ *   `invalid_token`, or `401`); a fresh one may work.
  * - `oauth-error`: the server reported another OAuth error (`insufficient_scope`, `invalid_request`…).
  */
 export type SaslErrorCode =

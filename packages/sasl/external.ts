@@ -7,7 +7,10 @@
  */
 
 import { decodeUtf8, utf8 } from "./_bytes.ts";
+import { shown } from "./_descriptor.ts";
+import { isWellFormed } from "./_oauth.ts";
 import { SaslError } from "./error.ts";
+import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
   MechanismProperties,
@@ -18,7 +21,6 @@ import type {
 
 // RFC 4422 sets no limit; this one only keeps a hostile client from handing `authorize` megabytes.
 const MAX_AUTHZID_OCTETS = 1024;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const EXTERNAL_PROPERTIES: MechanismProperties = Object.freeze({
   sendsCleartextPassword: false,
@@ -79,7 +81,7 @@ export class ExternalClient implements ClientMechanism {
    */
   constructor(options: ExternalClientOptions = {}) {
     const authzid = options.authorizationId ?? "";
-    if (typeof authzid !== "string" || authzid.includes("\0") || LONE_SURROGATE.test(authzid)) {
+    if (typeof authzid !== "string" || authzid.includes("\0") || !isWellFormed(authzid)) {
       throw new SaslError(
         "invalid-argument",
         "EXTERNAL authorization id must be well-formed text without NUL",
@@ -290,3 +292,46 @@ export class ExternalServer implements ServerMechanism {
     };
   }
 }
+
+/**
+ * The EXTERNAL descriptor for the registry.
+ *
+ * `createClient` takes `{ kind: "external", authorizationId? }`. `createServer` takes the
+ * identity the transport established from `store.externalIdentity` (read when the server is
+ * built, so build one per connection) and authorizes with `store.authorize`; without an
+ * external identity the exchange fails with `authentication-failed`. `redact` shows the
+ * message as it is: an authzid is not secret.
+ *
+ * @example
+ * ```ts
+ * import { externalMechanism } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const context = { service: "ldap", host: "ldap.example.com" };
+ * const server = externalMechanism.createServer({ externalIdentity: "CN=alice" }, context);
+ * const client = await externalMechanism.createClient({ kind: "external" }, context);
+ * assert.equal((await server.next(client.start()!)).done, true);
+ * assert.equal(server.outcome().authenticationId, "CN=alice");
+ * assert.equal(externalMechanism.redact(new TextEncoder().encode("u:bob"), {}), "u:bob");
+ * ```
+ */
+export const externalMechanism: MechanismDescriptor = defineMechanism({
+  name: "EXTERNAL",
+  properties: EXTERNAL_PROPERTIES,
+  credentialKind: "external",
+  createClient(credentials) {
+    if (credentials?.kind !== "external") {
+      throw new SaslError("invalid-argument", 'EXTERNAL takes credentials of kind "external"');
+    }
+    return new ExternalClient({ authorizationId: credentials.authorizationId });
+  },
+  createServer(store) {
+    return new ExternalServer({
+      externalIdentity: store.externalIdentity,
+      authorize: store.authorize,
+    });
+  },
+  redact(message) {
+    return shown(message, (text) => text);
+  },
+});

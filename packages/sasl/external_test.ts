@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { defaultRegistry } from "./default_registry.ts";
 import {
   ExternalClient,
   type ExternalClientOptions,
+  externalMechanism,
   ExternalServer,
   type ExternalServerOptions,
 } from "./external.ts";
@@ -196,4 +198,41 @@ Deno.test("EXTERNAL: client and server round trips", () => {
     assert.equal(server.outcome().authorizationId, outcome.authorizationId);
     assert.equal(outcome.authorizationId, authorizationId || undefined);
   }
+});
+
+Deno.test("EXTERNAL descriptor", async () => {
+  const context = { service: "ldap", host: "ldap.example.com" };
+  assert.equal(externalMechanism.name, "EXTERNAL");
+  assert.equal(externalMechanism.credentialKind, "external");
+  assert.deepEqual(externalMechanism.properties, new ExternalClient().properties);
+  assert.equal(defaultRegistry.get("external"), externalMechanism);
+  // No secret: allowed without TLS.
+  const { order } = defaultRegistry.negotiate({
+    offered: ["PLAIN", "EXTERNAL"],
+    credentials: { kind: "external", authorizationId: "u:bob" },
+    secure: false,
+  });
+  assert.deepEqual(order.map((m) => m.name), ["EXTERNAL"]);
+
+  const client = await externalMechanism.createClient(
+    { kind: "external", authorizationId: "u:bob" },
+    context,
+  );
+  assert.equal(decode(client.start()!), "u:bob");
+  await assert.rejects(
+    async () => await externalMechanism.createClient({ username: "u", password: "p" }, context),
+    (error: unknown) => error instanceof SaslError && error.code === "invalid-argument",
+  );
+
+  const server = externalMechanism.createServer({
+    externalIdentity: CERT,
+    authorize: (id, as) => id === CERT && as === "u:bob",
+  }, context);
+  assert.equal((await server.next(text.encode("u:bob"))).done, true);
+  assert.equal(server.outcome().authorizationId, "u:bob");
+  const nobody = externalMechanism.createServer({}, context);
+  assertSaslError(() => nobody.next(new Uint8Array(0)), "authentication-failed");
+
+  assert.equal(externalMechanism.redact(text.encode("u:bob"), {}), "u:bob");
+  assert.equal(externalMechanism.redact(new Uint8Array(0), {}), "(empty)");
 });

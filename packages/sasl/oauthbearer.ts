@@ -9,6 +9,7 @@
  */
 
 import { decodeUtf8, hasControlCharacter, utf8 } from "./_bytes.ts";
+import { lookup, shown } from "./_descriptor.ts";
 import {
   checkIdentity,
   checkToken,
@@ -17,6 +18,7 @@ import {
   MAX_CLIENT_MESSAGE_OCTETS,
   MAX_HOST_OCTETS,
   MAX_IDENTITY_OCTETS,
+  oauthCredentials,
   type OAuthErrorDetails,
   oauthErrorOf,
   parseErrorChallenge,
@@ -24,11 +26,14 @@ import {
   readBearer,
   readValidation,
   readValue,
+  redactPairs,
+  resolveToken,
   type TokenValidation,
   type TokenValidator,
   validatorFailure,
 } from "./_oauth.ts";
 import { SaslError } from "./error.ts";
+import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
   MechanismProperties,
@@ -589,3 +594,65 @@ function unescapeSaslName(text: string): string {
   }
   return name;
 }
+
+/**
+ * The OAUTHBEARER descriptor for the registry.
+ *
+ * `createClient` is asynchronous: it resolves `credentials.token`, calling a provider with
+ * `{ refresh: context.refreshToken ?? false }`, and sends `credentials.username` as the
+ * authzid (`a=`) and the context's host and port. `createServer` validates with
+ * `store.token` and authorizes with `store.authorize`. `redact` keeps the GS2 header, `host`
+ * and `port`, and shows the token as `***`.
+ *
+ * @example A token provider, asked again for a fresh token after `invalid-token`
+ * ```ts
+ * import { oauthBearerMechanism } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const asked: boolean[] = [];
+ * const credentials = {
+ *   kind: "oauth" as const,
+ *   username: "user@example.com",
+ *   token: ({ refresh }: { refresh: boolean }) => (asked.push(refresh), refresh ? "fresh" : "stale"),
+ * };
+ * const context = { service: "imap", host: "server.example.com", port: 143 };
+ * const client = await oauthBearerMechanism.createClient(credentials, context);
+ * const initial = client.start()!;
+ * assert.equal(
+ *   oauthBearerMechanism.redact(initial, {}),
+ *   "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer ***\x01\x01",
+ * );
+ * await oauthBearerMechanism.createClient(credentials, { ...context, refreshToken: true });
+ * assert.deepEqual(asked, [false, true]);
+ * ```
+ */
+export const oauthBearerMechanism: MechanismDescriptor = defineMechanism({
+  name: "OAUTHBEARER",
+  properties: OAUTHBEARER_PROPERTIES,
+  credentialKind: "oauth",
+  async createClient(credentials, context) {
+    const { username, token } = oauthCredentials("OAUTHBEARER", credentials);
+    return new OAuthBearerClient({
+      token: await resolveToken("OAUTHBEARER", token, context.refreshToken ?? false),
+      authorizationId: username,
+      host: context.host,
+      port: context.port,
+    });
+  },
+  createServer(store) {
+    return new OAuthBearerServer({
+      validate: lookup("OAUTHBEARER", store, "token"),
+      authorize: store.authorize,
+    });
+  },
+  redact(message) {
+    // The GS2 header and host/port are not secret; the token is. The %x01 answer to an
+    // error challenge stays as it is.
+    return shown(message, (text) => {
+      const kvsep = text.indexOf("\x01");
+      if (kvsep < 0) return "***";
+      const rest = text.slice(kvsep + 1);
+      return text.slice(0, kvsep + 1) + (rest === "" ? "" : redactPairs(rest, ["host", "port"]));
+    });
+  },
+});

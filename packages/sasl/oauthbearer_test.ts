@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { defaultRegistry } from "./default_registry.ts";
 import {
   OAuthBearerClient,
   type OAuthBearerClientOptions,
+  oauthBearerMechanism,
   OAuthBearerServer,
   type OAuthBearerServerOptions,
   type TokenRequest,
@@ -874,4 +876,150 @@ Deno.test("OAUTHBEARER: client and server round trips", async () => {
   const serverSide = await assertRejects(() => server.next(ack), "invalid-token", "expired");
   assert.equal(client.serverError?.code, serverSide.code);
   assert.equal(client.serverError?.message, serverSide.message);
+});
+
+const context = { service: "imap", host: "server.example.com", port: 143 };
+
+Deno.test("OAUTHBEARER descriptor: properties and registry", () => {
+  assert.equal(oauthBearerMechanism.name, "OAUTHBEARER");
+  assert.equal(oauthBearerMechanism.credentialKind, "oauth");
+  assert.deepEqual(
+    oauthBearerMechanism.properties,
+    new OAuthBearerClient({ token: "t" }).properties,
+  );
+  assert.equal(defaultRegistry.get("oauthbearer"), oauthBearerMechanism);
+  const credentials = { kind: "oauth" as const, username: "u@example.com", token: "t" };
+  const offered = ["PLAIN", "OAUTHBEARER", "XOAUTH2"];
+  const secure = defaultRegistry.negotiate({ offered, credentials, secure: true });
+  assert.deepEqual(secure.order.map((m) => m.name), ["OAUTHBEARER", "XOAUTH2"]);
+  // A bearer token is a reusable secret: not over a plain connection.
+  const plain = defaultRegistry.negotiate({
+    offered,
+    preferred: ["OAUTHBEARER"],
+    credentials,
+    secure: false,
+  });
+  assert.deepEqual(plain.order, []);
+  assert.deepEqual(plain.skipped.map((x) => x.reason), ["needs-tls"]);
+});
+
+Deno.test("OAUTHBEARER descriptor: createClient resolves the token", async () => {
+  const fromString = oauthBearerMechanism.createClient(
+    { kind: "oauth", username: "user@example.com", token: RFC_TOKEN },
+    context,
+  );
+  assert.ok(fromString instanceof Promise, "createClient is asynchronous");
+  assert.equal(encodeBase64((await fromString).start()!), RFC_IMAP_INITIAL);
+
+  const asked: boolean[] = [];
+  const token = ({ refresh }: { refresh: boolean }) => {
+    asked.push(refresh);
+    return Promise.resolve(refresh ? "fresh" : "stale");
+  };
+  const stale = await oauthBearerMechanism.createClient({ kind: "oauth", token }, context);
+  assert.equal(
+    decode(stale.start()!),
+    "n,,\x01host=server.example.com\x01port=143\x01auth=Bearer stale\x01\x01",
+  );
+  const fresh = await oauthBearerMechanism.createClient(
+    { kind: "oauth", token },
+    { service: "smtp", host: "mail.example.com", refreshToken: true },
+  );
+  assert.equal(decode(fresh.start()!), "n,,\x01host=mail.example.com\x01auth=Bearer fresh\x01\x01");
+  assert.deepEqual(asked, [false, true]);
+});
+
+Deno.test("OAUTHBEARER descriptor: createClient failures are invalid-argument", async () => {
+  const boom = new Error("refresh token revoked");
+  const cases: [unknown, unknown][] = [
+    [{ username: "u", password: "p" }, undefined],
+    [{ kind: "external" }, undefined],
+    [{
+      kind: "oauth",
+      token: () => {
+        throw boom;
+      },
+    }, boom],
+    [{ kind: "oauth", token: () => Promise.reject(boom) }, boom],
+    [{ kind: "oauth", token: () => 42 }, undefined],
+    [{ kind: "oauth", token: () => "" }, undefined],
+    [{ kind: "oauth", token: "with space" }, undefined],
+    [{ kind: "oauth", token: 7 }, undefined],
+  ];
+  for (const [credentials, cause] of cases) {
+    const error = await assertRejects(
+      () => oauthBearerMechanism.createClient(credentials as never, context),
+      "invalid-argument",
+    );
+    assert.equal(error.cause, cause);
+  }
+  await assertRejects(
+    () =>
+      oauthBearerMechanism.createClient({ kind: "oauth", token: "t" }, {
+        service: "imap",
+        host: "bücher.example",
+      }),
+    "invalid-argument",
+  );
+});
+
+Deno.test("OAUTHBEARER descriptor: createServer from store.token", async () => {
+  assertSaslError(
+    () => oauthBearerMechanism.createServer({ password: () => "x" }, context),
+    "invalid-argument",
+  );
+  const requests: unknown[] = [];
+  const server = oauthBearerMechanism.createServer({
+    token: (token, request) => {
+      requests.push(request);
+      return token === RFC_TOKEN
+        ? { authenticationId: "svc" }
+        : { error: { status: "invalid_token", scope: "example_scope" } };
+    },
+    authorize: (id, as) => id === "svc" && as === "user@example.com",
+  }, context);
+  assert.equal((await server.next(decodeBase64(RFC_IMAP_INITIAL))).done, true);
+  assert.deepEqual(server.outcome(), {
+    mechanism: "OAUTHBEARER",
+    authenticationId: "svc",
+    authorizationId: "user@example.com",
+    qop: "auth",
+  });
+  assert.equal((requests[0] as TokenRequest).host, "server.example.com");
+  const rejecting = oauthBearerMechanism.createServer({
+    token: () => ({ error: { status: "invalid_token" } }),
+  }, context);
+  await rejecting.next(text.encode("n,,\x01auth=Bearer t\x01\x01"));
+  await assertRejects(() => rejecting.next(new Uint8Array([1])), "invalid-token");
+});
+
+Deno.test("OAUTHBEARER descriptor: redact", async () => {
+  const redact = (message: string | Uint8Array) =>
+    oauthBearerMechanism.redact(typeof message === "string" ? text.encode(message) : message, {});
+  assert.equal(
+    redact(decodeBase64(RFC_IMAP_INITIAL)),
+    "n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer ***\x01\x01",
+  );
+  assert.equal(redact("n,,\x01auth=Bearer abc\x01\x01"), "n,,\x01auth=Bearer ***\x01\x01");
+  assert.equal(
+    redact("n,,\x01auth=Bearer abc\x01xtra=secret\x01\x01"),
+    "n,,\x01auth=Bearer ***\x01xtra=***\x01\x01",
+  );
+  assert.equal(redact("n,,\x01auth=Basic abc\x01\x01"), "n,,\x01auth=***\x01\x01");
+  assert.equal(redact("n,,\x01abc\x01\x01"), "n,,\x01***\x01\x01");
+  assert.equal(redact("n,,\x01auth=Bearer abc"), "n,,\x01auth=Bearer ***");
+  assert.equal(redact(new Uint8Array([1])), "\x01"); // the answer to an error challenge
+  assert.equal(redact(new Uint8Array(0)), "(empty)");
+  assert.equal(redact("Bearer abc"), "***");
+  // Whatever the client sent in a round trip, the token never shows.
+  const token = "s3cr3t.T0ken~+/==";
+  for (const username of [undefined, "user@example.com", "a,b=c", "Ünï"]) {
+    const client = await oauthBearerMechanism.createClient(
+      { kind: "oauth", username, token },
+      context,
+    );
+    const shown = oauthBearerMechanism.redact(client.start()!, {});
+    assert.ok(!shown.includes("s3cr3t"), shown);
+    assert.ok(shown.includes("host=server.example.com"), shown);
+  }
 });

@@ -9,12 +9,14 @@
  */
 
 import { utf8 } from "./_bytes.ts";
+import { lookup, shown } from "./_descriptor.ts";
 import {
   checkIdentity,
   checkToken,
   encodeErrorChallenge,
   isPromiseLike,
   MAX_CLIENT_MESSAGE_OCTETS,
+  oauthCredentials,
   type OAuthErrorDetails,
   oauthErrorOf,
   parseErrorChallenge,
@@ -22,11 +24,14 @@ import {
   readBearer,
   readIdentity,
   readValidation,
+  redactPairs,
+  resolveToken,
   type TokenValidation,
   type TokenValidator,
   validatorFailure,
 } from "./_oauth.ts";
 import { SaslError } from "./error.ts";
+import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
   MechanismProperties,
@@ -460,3 +465,51 @@ function parseMessage(message: Uint8Array): { user: string; token: string } {
   const user = readIdentity("XOAUTH2", "user", userBytes);
   return { user, token: readBearer("XOAUTH2", auth) };
 }
+
+/**
+ * The XOAUTH2 descriptor for the registry.
+ *
+ * `createClient` is asynchronous: it resolves `credentials.token`, calling a provider with
+ * `{ refresh: context.refreshToken ?? false }`, and needs `credentials.username` for `user=`.
+ * `createServer` validates with `store.token` (the request's `authorizationId` is `user=`)
+ * and authorizes with `store.authorize`. `redact` keeps `user=` and shows the token as `***`.
+ *
+ * @example
+ * ```ts
+ * import { xoauth2Mechanism } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const client = await xoauth2Mechanism.createClient(
+ *   { kind: "oauth", username: "someuser@example.com", token: "ya29.secret" },
+ *   { service: "imap", host: "imap.gmail.com" },
+ * );
+ * assert.equal(
+ *   xoauth2Mechanism.redact(client.start()!, {}),
+ *   "user=someuser@example.com\x01auth=Bearer ***\x01\x01",
+ * );
+ * ```
+ */
+export const xoauth2Mechanism: MechanismDescriptor = defineMechanism({
+  name: "XOAUTH2",
+  properties: XOAUTH2_PROPERTIES,
+  credentialKind: "oauth",
+  async createClient(credentials, context) {
+    const { username, token } = oauthCredentials("XOAUTH2", credentials);
+    if (username === undefined || username === "") {
+      throw new SaslError("invalid-argument", "XOAUTH2 needs credentials.username for user=");
+    }
+    return new XOAuth2Client({
+      username,
+      token: await resolveToken("XOAUTH2", token, context.refreshToken ?? false),
+    });
+  },
+  createServer(store) {
+    return new XOAuth2Server({
+      validate: lookup("XOAUTH2", store, "token"),
+      authorize: store.authorize,
+    });
+  },
+  redact(message) {
+    return shown(message, (text) => redactPairs(text, ["user"]));
+  },
+});

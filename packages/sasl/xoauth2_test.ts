@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { defaultRegistry } from "./default_registry.ts";
 import {
   type TokenRequest,
   XOAuth2Client,
   type XOAuth2ClientOptions,
+  xoauth2Mechanism,
   XOAuth2Server,
   type XOAuth2ServerOptions,
 } from "./xoauth2.ts";
@@ -462,4 +464,74 @@ Deno.test("XOAUTH2: client and server round trips", async () => {
     schemes: "bearer",
     scope: "https://mail.google.com/",
   });
+});
+
+const context = { service: "imap", host: "imap.gmail.com", port: 993 };
+
+Deno.test("XOAUTH2 descriptor: properties, registry, createClient", async () => {
+  assert.equal(xoauth2Mechanism.name, "XOAUTH2");
+  assert.equal(xoauth2Mechanism.credentialKind, "oauth");
+  assert.deepEqual(
+    xoauth2Mechanism.properties,
+    new XOAuth2Client({ username: "u", token: "t" }).properties,
+  );
+  assert.equal(defaultRegistry.get("xoauth2"), xoauth2Mechanism);
+
+  const pending = xoauth2Mechanism.createClient(
+    { kind: "oauth", username: GOOGLE_USER, token: GOOGLE_TOKEN },
+    context,
+  );
+  assert.ok(pending instanceof Promise);
+  assert.equal(encodeBase64((await pending).start()!), GOOGLE_INITIAL);
+
+  const asked: boolean[] = [];
+  const token = (
+    { refresh }: { refresh: boolean },
+  ) => (asked.push(refresh), refresh ? "new" : "old");
+  const old = await xoauth2Mechanism.createClient({ kind: "oauth", username: "u", token }, context);
+  assert.equal(decode(old.start()!), "user=u\x01auth=Bearer old\x01\x01");
+  const fresh = await xoauth2Mechanism.createClient(
+    { kind: "oauth", username: "u", token },
+    { ...context, refreshToken: true },
+  );
+  assert.equal(decode(fresh.start()!), "user=u\x01auth=Bearer new\x01\x01");
+  assert.deepEqual(asked, [false, true]);
+
+  const boom = new Error("offline");
+  for (
+    const [credentials, cause] of [
+      [{ kind: "oauth", token: "t" }, undefined], // no username
+      [{ kind: "oauth", username: "", token: "t" }, undefined],
+      [{ username: "u", password: "p" }, undefined],
+      [{ kind: "oauth", username: "u", token: () => Promise.reject(boom) }, boom],
+    ] as [unknown, unknown][]
+  ) {
+    const error = await assertRejects(
+      () => xoauth2Mechanism.createClient(credentials as never, context),
+      "invalid-argument",
+    );
+    assert.equal(error.cause, cause);
+  }
+});
+
+Deno.test("XOAUTH2 descriptor: createServer and redact", async () => {
+  assertSaslError(() => xoauth2Mechanism.createServer({}, context), "invalid-argument");
+  const server = xoauth2Mechanism.createServer({
+    token: (token, request) =>
+      token === GOOGLE_TOKEN
+        ? { authenticationId: request.authorizationId! }
+        : { error: { status: "401" } },
+  }, context);
+  assert.equal((await server.next(decodeBase64(GOOGLE_INITIAL))).done, true);
+  assert.equal(server.outcome().authenticationId, GOOGLE_USER);
+
+  const redact = (message: string) => xoauth2Mechanism.redact(text.encode(message), {});
+  assert.equal(
+    xoauth2Mechanism.redact(decodeBase64(GOOGLE_INITIAL), {}),
+    "user=someuser@example.com\x01auth=Bearer ***\x01\x01",
+  );
+  assert.equal(redact("auth=Bearer t\x01user=u\x01\x01"), "auth=Bearer ***\x01user=u\x01\x01");
+  assert.equal(redact("user=u\x01auth=t\x01\x01"), "user=u\x01auth=***\x01\x01");
+  assert.equal(redact("ya29.secret"), "***");
+  assert.equal(xoauth2Mechanism.redact(new Uint8Array(0), {}), "(empty)"); // the error answer
 });
