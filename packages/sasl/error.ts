@@ -25,7 +25,9 @@
  *   too short to hold them.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
- * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.
+ * - `invalid-token`: the server refused an OAuth token as invalid or expired (OAuth status
+ *   `invalid_token`, or `401`); a fresh one may work.
+ * - `oauth-error`: the server reported another OAuth error (`insufficient_scope`, `invalid_request`…).
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -45,7 +47,8 @@ export type SaslErrorCode =
   | "integrity-check-failed"
   | "sequence-mismatch"
   | "buffer-too-large"
-  | "invalid-token";
+  | "invalid-token"
+  | "oauth-error";
 
 /**
  * A failure of a SASL exchange or of a security layer.
