@@ -56,7 +56,7 @@ for (const type of TYPES) {
       { plus: true, channelBindings: { [type]: binding } },
     );
     assert.equal(client.name, "SCRAM-SHA-256-PLUS");
-    assert.equal((client.properties as unknown as Record<string, unknown>).channelBinding, true);
+    assert.equal(client.properties.channelBinding, true);
     assert.equal(server.name, "SCRAM-SHA-256-PLUS");
     assert.ok(td.decode(clientFirst).startsWith(`p=${type},,n=user,r=`));
     // c= is base64 of the GS2 header followed by the binding data.

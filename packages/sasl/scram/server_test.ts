@@ -274,7 +274,10 @@ Deno.test("SCRAM server: authorization ids", async () => {
   assert.equal(td.decode(refused.step.challenge), "e=other-error");
   assert.throws(() => refused.s.outcome(), isCode("authorization-failed"));
 
-  const allowed = await run("admin", async (user, as) => user === "user" && as === "admin");
+  const allowed = await run(
+    "admin",
+    (user, as) => Promise.resolve(user === "user" && as === "admin"),
+  );
   assert.equal(allowed.step.done, true);
   assert.deepEqual(allowed.s.outcome(), {
     mechanism: "SCRAM-SHA-1",
