@@ -19,3 +19,4 @@ export {
 export type { ChannelBindingType } from "../mechanism.ts";
 export * from "./client.ts";
 export * from "./server.ts";
+export * from "./mechanism.ts";

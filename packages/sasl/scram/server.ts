@@ -18,7 +18,14 @@ import {
   scramName,
   ScramServerError,
 } from "./_common.ts";
-import { keysFromSaltedPassword, saltedPassword, wipe, xor } from "./_keys.ts";
+import {
+  keysFromSaltedPassword,
+  saltedPassword,
+  stableSalt,
+  userSeed,
+  wipe,
+  xor,
+} from "./_keys.ts";
 import {
   base64Attribute,
   CHANNEL_BINDING_TYPES,
@@ -475,8 +482,8 @@ export class ScramServer implements ServerMechanism {
 
   async #fakeCredentials(username: string): Promise<ScramCredentials> {
     const secret = this.#options.secret ?? (processSecret ??= randomBytes(32));
-    const seed = await hmacSha("SHA-256", secret, utf8(`${this.#hash}\0${username}`));
-    const salt = (await hmacSha("SHA-256", seed, utf8("salt"))).slice(0, 16);
+    const salt = await stableSalt(secret, this.#hash, username);
+    const seed = await userSeed(secret, this.#hash, username);
     const storedKey = await hmacSha(this.#hash, seed, utf8("stored"));
     const serverKey = await hmacSha(this.#hash, seed, utf8("server"));
     wipe(seed);
