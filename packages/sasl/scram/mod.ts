@@ -7,7 +7,7 @@
  * Choose SCRAM-SHA-256 (or -512 where both ends have it), -PLUS whenever the connection is TLS
  * and the server offers it; SCRAM-SHA-1 only for servers that have nothing else.
  *
- * @example A whole exchange, both sides in one process
+ * A whole exchange, both sides in one process:
  * ```ts
  * import { deriveScramCredentials, ScramClient, ScramServer } from "@saslkit/sasl/scram";
  * import assert from "node:assert/strict";
