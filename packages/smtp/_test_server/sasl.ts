@@ -17,8 +17,17 @@ export function createMechanism(
   descriptor: MechanismDescriptor,
   options: ResolvedOptions,
 ): ServerMechanism {
-  const { users } = options;
-  return descriptor.createServer({ password: (user) => users.get(user) }, {
+  const { users, tokens } = options;
+  const token = (bearer: string) => {
+    const user = tokens.get(bearer);
+    return user === undefined
+      ? { error: { status: "invalid_token", scope: "mail" } }
+      : { authenticationId: user };
+  };
+  // Without tokens, OAUTHBEARER and XOAUTH2 cannot be built and AUTH answers 504.
+  const password = (user: string) => users.get(user);
+  const store = tokens.size > 0 ? { password, token } : { password };
+  return descriptor.createServer(store, {
     service: "smtp",
     host: options.domain,
     secure: false,
