@@ -1,7 +1,9 @@
 /**
  * Real SMTP servers for saslkit's tests, on 127.0.0.1 only: Sendmail 8.17 with Cyrus SASL 2.1.28
- * (the server of the motivating bug report, DIGEST-MD5 with security layers) and Postfix 3.7
- * with Dovecot 2.3 SASL. Test tooling only: `interop/` is not published.
+ * (the server of the motivating bug report, DIGEST-MD5 with security layers; SCRAM-SHA-1 and
+ * SCRAM-SHA-256 on request) and Postfix 3.7 with Dovecot 2.3 SASL (on request also SCRAM,
+ * OAUTHBEARER and XOAUTH2 with locally validated JWTs, EXTERNAL, ANONYMOUS, and STARTTLS with
+ * client certificates). Test tooling only: `interop/` is not published.
  *
  * Each server runs from the shell scripts in `scripts/peers/sendmail/` and
  * `scripts/peers/postfix/`, installed by `scripts/peers/mail.sh` (root, Debian), in its own
@@ -28,6 +30,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -48,6 +51,30 @@ export interface PeerUser {
   readonly password: string;
 }
 
+/**
+ * How a Postfix peer with OAUTHBEARER or XOAUTH2 checks bearer tokens: Dovecot's oauth2 passdb
+ * validates a JWT locally (no HTTP) when its header has `typ: "JWT"` and `alg: "HS256"`, its
+ * signature is HMAC-SHA-256 under {@linkcode OAuthSetup.key}, its `iss` is
+ * {@linkcode OAuthSetup.issuer}, `exp` lies ahead (`nbf`, `iat` are checked when present), and
+ * its `sub` is the user the client names, with realm (`smtpuser@example.com`).
+ */
+export interface OAuthSetup {
+  /** The HS256 key (32 random bytes, new at every start). */
+  readonly key: Uint8Array;
+  /** The only `iss` Dovecot accepts. */
+  readonly issuer: string;
+}
+
+/** The STARTTLS material of a Postfix peer started with `tls: true` (PEM, made at start). */
+export interface TlsSetup {
+  /** The test CA that signed both certificates: trust it as `ca`. */
+  readonly ca: string;
+  /** A client certificate (CN=smtpuser, emailAddress smtpuser@example.com) the server accepts. */
+  readonly clientCert: string;
+  /** Its private key (P-256). */
+  readonly clientKey: string;
+}
+
 /** A running SMTP server. */
 export interface SmtpPeer {
   /** Which server this is. */
@@ -63,6 +90,12 @@ export interface SmtpPeer {
   readonly users: readonly PeerUser[];
   /** The SASL realm, `example.com`. */
   readonly realm: string;
+  /** The SASL mechanisms it was configured to offer, in its order. */
+  readonly mechanisms: readonly string[];
+  /** With OAUTHBEARER or XOAUTH2 (Postfix): how to make a token it accepts. */
+  readonly oauth?: OAuthSetup;
+  /** With `tls: true` (Postfix): its CA and a client certificate. */
+  readonly tls?: TlsSetup;
   /** The server's private state folder (configuration, queue, logs). */
   readonly stateDir: string;
   /**
@@ -94,15 +127,40 @@ export interface SendmailOptions {
    * sets `confAUTH_MAX_BITS 0`, and DIGEST-MD5 offers only `qop="auth"`.
    */
   layers?: boolean;
+  /**
+   * The mechanisms Sendmail offers and trusts, in order (`confAUTH_MECHANISMS`,
+   * `TRUST_AUTH_MECH`, Cyrus's `mech_list`). Default {@linkcode SENDMAIL_MECHANISMS}; Cyrus
+   * 2.1.28 also serves `SCRAM-SHA-256` and `SCRAM-SHA-1` from the same sasldb.
+   */
+  mechanisms?: readonly string[];
   /** How long to wait for the 220 banner, in milliseconds (default 20000). */
   startTimeoutMs?: number;
 }
 
 /** Options of {@linkcode startPostfixDovecot}. */
 export interface PostfixOptions {
+  /**
+   * The mechanisms Dovecot offers, in order (`auth_mechanisms`). Default
+   * {@linkcode POSTFIX_MECHANISMS}; Dovecot 2.3 also has `SCRAM-SHA-1`, `SCRAM-SHA-256` (then
+   * a third user, `scramuser`, is stored only as a SCRAM-SHA-256 secret), `OAUTHBEARER` and
+   * `XOAUTH2` (see {@linkcode SmtpPeer.oauth}), `EXTERNAL` (Postfix then announces it, which by
+   * default it does not) and `ANONYMOUS` (logs in as `anonymous@example.com`; Postfix's
+   * `noanonymous` is then dropped).
+   */
+  mechanisms?: readonly string[];
+  /**
+   * Offer STARTTLS with a certificate of a test CA and ask for a client certificate
+   * (`smtpd_tls_ask_ccert`; see {@linkcode SmtpPeer.tls}). Default `false`.
+   */
+  tls?: boolean;
   /** How long to wait for the 220 banner, in milliseconds (default 20000). */
   startTimeoutMs?: number;
 }
+
+/** What Sendmail offers unless told otherwise: the list of the motivating report. */
+export const SENDMAIL_MECHANISMS: readonly string[] = ["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"];
+/** What Postfix + Dovecot offers unless told otherwise. */
+export const POSTFIX_MECHANISMS: readonly string[] = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5"];
 
 /** Whether a server can run here, and if not, why. */
 export interface PeerAvailability {
@@ -172,7 +230,7 @@ function checkAvailability(name: PeerName): PeerAvailability {
   }
   const needed = name === "sendmail"
     ? ["sendmail-mta", "m4", "saslpasswd2", "unshare", "perl"]
-    : ["dovecot", "unshare", "perl"];
+    : ["dovecot", "doveadm", "openssl", "unshare", "perl"];
   const missing = needed.filter((command) => !findCommand(command));
   if (name === "postfix" && !existsSync(join(POSTFIX_PREFIX, ".saslkit-version"))) {
     missing.push(`Postfix unpacked in ${POSTFIX_PREFIX}`);
@@ -211,7 +269,8 @@ export function requirePeer(name: PeerName): { ignore: boolean } {
 
 /**
  * Starts Sendmail with Cyrus SASL on 127.0.0.1 and a free port, offering
- * `AUTH DIGEST-MD5 CRAM-MD5 LOGIN PLAIN` in realm `example.com`. Nothing is delivered: accepted
+ * `AUTH DIGEST-MD5 CRAM-MD5 LOGIN PLAIN` (or `mechanisms`) in realm `example.com`. Nothing is
+ * delivered: accepted
  * messages stay in the queue ({@linkcode SmtpPeer.queuedMessages}). Resolves once the server
  * answers with its 220 banner (about a second).
  *
@@ -225,22 +284,33 @@ export function requirePeer(name: PeerName): { ignore: boolean } {
  */
 export function startSendmail(options: SendmailOptions = {}): Promise<SmtpPeer> {
   const layers = options.layers ?? true;
+  const mechanisms = checkMechanisms(options.mechanisms ?? SENDMAIL_MECHANISMS);
   return startPeer(
     "sendmail",
+    mechanisms,
     (state, port) => [
       join(PEERS_DIR, "sendmail", "start.sh"),
       state,
       String(port),
       ...(layers ? [] : ["--no-layers"]),
+      "--mechanisms",
+      mechanisms.join(" "),
     ],
     options.startTimeoutMs,
   );
 }
 
+function checkMechanisms(mechanisms: readonly string[]): readonly string[] {
+  if (!mechanisms.length || mechanisms.some((name) => !/^[A-Z0-9_-]{1,20}$/.test(name))) {
+    throw new Error(`not a list of SASL mechanism names: ${JSON.stringify(mechanisms)}`);
+  }
+  return [...mechanisms];
+}
+
 /**
  * Starts Postfix with Dovecot SASL on 127.0.0.1 and a free port, offering
- * `AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5` (and the old `AUTH=` line) without TLS, realm
- * `example.com`. An authenticated client may send to any address; every accepted message is
+ * `AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5` (or `mechanisms`; and the old `AUTH=` line) without
+ * TLS (or with STARTTLS: `tls`), realm `example.com`. An authenticated client may send to any address; every accepted message is
  * put on hold ({@linkcode SmtpPeer.queuedMessages}). Resolves once the server answers with its
  * 220 banner (two to three seconds).
  *
@@ -249,19 +319,32 @@ export function startSendmail(options: SendmailOptions = {}): Promise<SmtpPeer> 
  *
  * @example
  * ```ts ignore
- * await using server = await startPostfixDovecot();
+ * await using server = await startPostfixDovecot({
+ *   mechanisms: ["SCRAM-SHA-256", "OAUTHBEARER", "PLAIN"],
+ *   tls: true,
+ * });
  * ```
  */
 export function startPostfixDovecot(options: PostfixOptions = {}): Promise<SmtpPeer> {
+  const mechanisms = checkMechanisms(options.mechanisms ?? POSTFIX_MECHANISMS);
   return startPeer(
     "postfix",
-    (state, port) => [join(PEERS_DIR, "postfix", "start.sh"), state, String(port)],
+    mechanisms,
+    (state, port) => [
+      join(PEERS_DIR, "postfix", "start.sh"),
+      state,
+      String(port),
+      "--mechanisms",
+      mechanisms.join(" "),
+      ...(options.tls ? ["--tls"] : []),
+    ],
     options.startTimeoutMs,
   );
 }
 
 async function startPeer(
   name: PeerName,
+  mechanisms: readonly string[],
   command: (state: string, port: number) => string[],
   startTimeoutMs = 20000,
 ): Promise<SmtpPeer> {
@@ -271,7 +354,7 @@ async function startPeer(
   // A port that was free a moment ago can be taken in between: one more try with another.
   for (let attempt = 1;; attempt++) {
     const port = await freePort();
-    const server = new RunningPeer(name, stateDir, port, command(stateDir, port));
+    const server = new RunningPeer(name, stateDir, port, mechanisms, command(stateDir, port));
     try {
       await server.waitForBanner(startTimeoutMs);
       return server;
@@ -334,6 +417,8 @@ class RunningPeer implements SmtpPeer {
   readonly host = "127.0.0.1" as const;
   readonly realm = REALM;
   users: readonly PeerUser[] = [];
+  oauth: OAuthSetup | undefined;
+  tls: TlsSetup | undefined;
   readonly #child: ChildProcess;
   readonly #exited: Promise<void>;
   #exitStatus: string | undefined;
@@ -344,6 +429,7 @@ class RunningPeer implements SmtpPeer {
     readonly name: PeerName,
     readonly stateDir: string,
     readonly port: number,
+    readonly mechanisms: readonly string[],
     command: string[],
   ) {
     this.#child = spawn("bash", command, {
@@ -385,6 +471,7 @@ class RunningPeer implements SmtpPeer {
           throw new Error(`the ${this.name} test peer greeted with ${JSON.stringify(banner)}`);
         }
         this.users = await this.#readUsers();
+        await this.#readSetup();
         return;
       } catch (error) {
         if (error instanceof Error && error.message.includes("greeted with")) throw error;
@@ -404,6 +491,23 @@ class RunningPeer implements SmtpPeer {
       const colon = line.indexOf(":");
       return { username: line.slice(0, colon), password: line.slice(colon + 1) };
     });
+  }
+
+  async #readSetup(): Promise<void> {
+    const read = (file: string) =>
+      readFile(join(this.stateDir, file), "utf8").catch(() => undefined);
+    const [key, issuer] = [await read("oauth/hs256.key"), await read("oauth/issuer")];
+    if (key !== undefined && issuer !== undefined) {
+      this.oauth = { key: new Uint8Array(Buffer.from(key.trim(), "base64")), issuer };
+    }
+    const [ca, clientCert, clientKey] = [
+      await read("tls/ca.pem"),
+      await read("tls/client.pem"),
+      await read("tls/client.key"),
+    ];
+    if (ca !== undefined && clientCert !== undefined && clientKey !== undefined) {
+      this.tls = { ca, clientCert, clientKey };
+    }
   }
 
   async #tail(): Promise<string> {
