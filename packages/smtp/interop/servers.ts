@@ -94,7 +94,7 @@ export interface SmtpPeer {
   readonly mechanisms: readonly string[];
   /** With OAUTHBEARER or XOAUTH2 (Postfix): how to make a token it accepts. */
   readonly oauth?: OAuthSetup;
-  /** With `tls: true` (Postfix): its CA and a client certificate. */
+  /** With `tls: true`: its CA and a client certificate. */
   readonly tls?: TlsSetup;
   /** The server's private state folder (configuration, queue, logs). */
   readonly stateDir: string;
@@ -130,9 +130,18 @@ export interface SendmailOptions {
   /**
    * The mechanisms Sendmail offers and trusts, in order (`confAUTH_MECHANISMS`,
    * `TRUST_AUTH_MECH`, Cyrus's `mech_list`). Default {@linkcode SENDMAIL_MECHANISMS}; Cyrus
-   * 2.1.28 also serves `SCRAM-SHA-256` and `SCRAM-SHA-1` from the same sasldb.
+   * 2.1.28 also serves `SCRAM-SHA-256` and `SCRAM-SHA-1` from the same sasldb, and `EXTERNAL`
+   * (with `tls`).
    */
   mechanisms?: readonly string[];
+  /**
+   * Offer STARTTLS with a certificate of a test CA and ask for a client certificate (see
+   * {@linkcode SmtpPeer.tls}). Sendmail hands a verified client's subject to Cyrus as the
+   * external identity, so `EXTERNAL`, offered only after such a STARTTLS, logs in as
+   * `/O=saslkit+20tests/CN=smtpuser/emailAddress=smtpuser@example.com` (the subject, xtext as
+   * Sendmail keeps it). Default `false`.
+   */
+  tls?: boolean;
   /** How long to wait for the 220 banner, in milliseconds (default 20000). */
   startTimeoutMs?: number;
 }
@@ -295,6 +304,7 @@ export function startSendmail(options: SendmailOptions = {}): Promise<SmtpPeer> 
       ...(layers ? [] : ["--no-layers"]),
       "--mechanisms",
       mechanisms.join(" "),
+      ...(options.tls ? ["--tls"] : []),
     ],
     options.startTimeoutMs,
   );
