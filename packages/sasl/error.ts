@@ -24,6 +24,7 @@
  * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
+ * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -42,7 +43,8 @@ export type SaslErrorCode =
   | "stale-nonce"
   | "integrity-check-failed"
   | "sequence-mismatch"
-  | "buffer-too-large";
+  | "buffer-too-large"
+  | "invalid-token";
 
 /**
  * A failure of a SASL exchange or of a security layer.

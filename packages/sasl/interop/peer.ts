@@ -483,7 +483,7 @@ export async function runClientWithPeerServer(
       }
       if (following) throw new Error(`server peer: unexpected ${describe(following)}`);
     }
-    const response = client.next(got);
+    const response = await client.next(got);
     if (response.length === 0) {
       // Either the challenge was success data (OK follows at once) or the server really waits
       // for an empty response.
@@ -525,7 +525,7 @@ export async function runPeerClientWithServer(
     messages.push({ from: "client", data: got });
   }
   for (let round = 0; round < 20; round++) {
-    const step = server.next(input);
+    const step = await server.next(input);
     if (step.challenge !== undefined) {
       messages.push({ from: "server", data: step.challenge });
       peer.send(step.challenge);
