@@ -4,7 +4,8 @@
 import { Buffer } from "node:buffer";
 import { createConnection, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
-import type { ChannelBinding, SmtpTransport } from "../../mod.ts";
+import type { ChannelBindings } from "@saslkit/sasl";
+import type { SmtpTransport } from "../../mod.ts";
 
 /** What {@linkcode connectWithClientCert} needs. */
 export interface ClientCertOptions {
@@ -103,15 +104,15 @@ class ClientCertTransport implements SmtpTransport {
     this.#attach(secured);
   }
 
-  channelBinding(): ChannelBinding | undefined {
+  channelBindings(): ChannelBindings {
     const socket = this.#socket as TLSSocket;
-    if (!this.#secure) return undefined;
+    if (!this.#secure) return {};
     if (socket.getProtocol() === "TLSv1.3") {
       const data = socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
-      return { type: "tls-exporter", data: new Uint8Array(data) };
+      return { "tls-exporter": new Uint8Array(data) };
     }
     const finished = socket.getFinished();
-    return finished ? { type: "tls-unique", data: new Uint8Array(finished) } : undefined;
+    return finished ? { "tls-unique": new Uint8Array(finished) } : {};
   }
 }
 
