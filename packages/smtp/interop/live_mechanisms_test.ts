@@ -3,9 +3,14 @@
 // client certificate), and Postfix 3.7 + Dovecot 2.3 with SCRAM-SHA-256, SCRAM-SHA-1, OAUTHBEARER,
 // XOAUTH2 (HS256 JWTs that Dovecot validates locally), ANONYMOUS and EXTERNAL.
 //
-// Each server is first checked from the wire without saslkit (GNU SASL's `gsasl --smtp` for
-// SCRAM, EXTERNAL and ANONYMOUS; AUTH lines made by hand for the OAuth mechanisms), so that a
-// failure below points at saslkit and not at the peer's configuration.
+// Each server is first checked from the wire without saslkit (steps "wire: …": GNU SASL's
+// `gsasl --smtp` for SCRAM, EXTERNAL and ANONYMOUS; AUTH lines made by hand for the OAuth
+// mechanisms), so that a failure of a "saslkit: …" step points at saslkit and not at the peer's
+// configuration. The saslkit steps go through authenticate() (the registry-driven policy) with
+// each kind of credentials, send a message and find it in the queue and in the server's log.
+//
+// Neither server offers a -PLUS variant, even over TLS: Sendmail 8.17 hands Cyrus no channel
+// binding data, and Dovecot 2.3 has none.
 //
 // What does not work, and why (each kept as a test): Postfix never hands the client certificate
 // to Dovecot. Postfix 3.7's xsasl_dovecot_server.c sends Dovecot only `AUTH id mech service=smtp
@@ -19,6 +24,17 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { defaultRegistry, type MechanismDescriptor, MechanismRegistry } from "@saslkit/sasl";
+import { scramMechanisms } from "@saslkit/sasl/scram";
+import {
+  authenticate,
+  type AuthenticateOptions,
+  type AuthResult,
+  connectTcp,
+  DEFAULT_MECHANISMS,
+  SmtpAuthError,
+  type SmtpReply,
+} from "../mod.ts";
 import {
   type PeerUser,
   requirePeer,
@@ -27,7 +43,17 @@ import {
   startSendmail,
 } from "./servers.ts";
 import { b64, bearerToken, gsasl, RawSmtp, unb64 } from "./_live/raw.ts";
-import { logWhen } from "./_live/logs.ts";
+import { logWhen, postfixQueueId, sendmailConnectionLog, sendmailQueueId } from "./_live/logs.ts";
+import { connectWithClientCert } from "./_live/client_cert.ts";
+import { WireRecorder } from "./_live/wire.ts";
+import {
+  assertSendmailBody,
+  FROM,
+  queuedMessage,
+  type TestMessage,
+  testMessage,
+  TO,
+} from "./_live/messages.ts";
 
 const SENDMAIL_MECHANISMS = [
   "SCRAM-SHA-256",
@@ -55,6 +81,142 @@ const POSTFIX_MECHANISMS = [
  * Sendmail's {cert_subject} macro holds it, xtext-encoded (the space of "saslkit tests" is +20).
  */
 const CLIENT_SUBJECT = "/O=saslkit+20tests/CN=smtpuser/emailAddress=smtpuser@example.com";
+
+/**
+ * The default registry and every mechanism not (yet) in it, each name once: what
+ * authenticate() chooses from here.
+ */
+const REGISTRY = (() => {
+  const byName = new Map<string, MechanismDescriptor>();
+  const all = [
+    ...defaultRegistry.names.map((name) => defaultRegistry.get(name)!),
+    ...scramMechanisms,
+  ];
+  for (const descriptor of all) {
+    if (!byName.has(descriptor.name)) byName.set(descriptor.name, descriptor);
+  }
+  return new MechanismRegistry(byName.values());
+})();
+
+/** Both servers call themselves this; the test certificate is for this name. */
+const SERVER_NAME = "mail.example.com";
+const EHLO_NAME = "client.example.com";
+
+/**
+ * How saslkit reaches the server: plain TCP, STARTTLS (trusting the test CA), or STARTTLS with
+ * the test client certificate.
+ */
+type Link = "plain" | "starttls" | "starttls+cert";
+
+function recorder(peer: SmtpPeer, link: Link): WireRecorder {
+  if (link === "plain") return new WireRecorder(peer);
+  assert.ok(peer.tls, "the peer has no TLS setup");
+  const { ca, clientCert, clientKey } = peer.tls;
+  return new WireRecorder(
+    peer,
+    link === "starttls"
+      ? () => connectTcp({ host: peer.host, port: peer.port, ca })
+      : () =>
+        connectWithClientCert({
+          host: peer.host,
+          port: peer.port,
+          ca,
+          cert: clientCert,
+          key: clientKey,
+        }),
+  );
+}
+
+/** What saslkit did on one connection that authenticated and sent a message. */
+interface Sent {
+  readonly result: AuthResult;
+  readonly wire: WireRecorder;
+  readonly message: TestMessage;
+  readonly reply: SmtpReply;
+  /** The message as the server queued it. */
+  readonly queued: string;
+  /** The channel-binding types the transport had to offer (none in Deno 2.9). */
+  readonly bindings: readonly string[];
+}
+
+function policyOptions(
+  peer: SmtpPeer,
+  wire: WireRecorder,
+  link: Link,
+  options: Partial<AuthenticateOptions> & Pick<AuthenticateOptions, "credentials">,
+): AuthenticateOptions {
+  return {
+    host: SERVER_NAME,
+    port: peer.port,
+    security: link === "plain" ? "none" : "starttls",
+    ehloName: EHLO_NAME,
+    connect: wire.connect,
+    transcript: wire.sink,
+    timeoutMs: 20_000,
+    registry: REGISTRY,
+    ...options,
+  };
+}
+
+/**
+ * authenticate() with `options`, then NOOP, one message, QUIT, and the message found in the
+ * server's queue. Nothing secret may be in the transcript.
+ */
+async function sendWith(
+  peer: SmtpPeer,
+  label: string,
+  link: Link,
+  options: Partial<AuthenticateOptions> & Pick<AuthenticateOptions, "credentials">,
+  secrets: readonly string[] = [],
+): Promise<Sent> {
+  const wire = recorder(peer, link);
+  const result = await authenticate(policyOptions(peer, wire, link, options));
+  const { session } = result;
+  try {
+    assert.equal(session.secure, link !== "plain");
+    const bindings = Object.keys(session.transport.channelBindings?.() ?? {});
+    assert.equal((await session.noop()).code, 250);
+    const message = testMessage(label);
+    const reply = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    assert.equal(reply.code, 250);
+    await session.quit();
+    const transcript = JSON.stringify(wire.transcript);
+    for (const secret of secrets) {
+      assert.ok(!transcript.includes(secret), `a secret is in the transcript of ${label}`);
+      assert.ok(!transcript.includes(b64(secret)), `a secret is in the transcript of ${label}`);
+    }
+    const queued = await queuedMessage(peer, message);
+    return { result, wire, message, reply, queued, bindings };
+  } finally {
+    session.close();
+  }
+}
+
+/** The policy's failure, which it must throw. */
+async function failsWith(
+  peer: SmtpPeer,
+  link: Link,
+  options: Partial<AuthenticateOptions> & Pick<AuthenticateOptions, "credentials">,
+): Promise<{ error: SmtpAuthError; wire: WireRecorder }> {
+  const wire = recorder(peer, link);
+  try {
+    const { session } = await authenticate(policyOptions(peer, wire, link, options));
+    await session.quit();
+  } catch (error) {
+    assert.ok(error instanceof SmtpAuthError, `not an SmtpAuthError: ${error}`);
+    return { error, wire };
+  }
+  assert.fail(`authenticated, but should not have (${JSON.stringify(options.mechanisms)})`);
+}
+
+/** [mechanism, result, reply code] of each attempt. */
+const attemptsOf = (result: { attempts: AuthResult["attempts"] }) =>
+  result.attempts.map((a) => [a.mechanism, a.result, a.reply?.code]);
+
+/** The first of saslkit's default order that `offered` lists (and that needs no TLS). */
+function firstDefault(offered: readonly string[]): string | undefined {
+  return DEFAULT_MECHANISMS.find((name) => offered.includes(name));
+}
 
 /** The test certificate files gsasl reads. */
 function tlsFiles(peer: SmtpPeer): { ca: string; cert: string; key: string } {
@@ -108,7 +270,7 @@ Deno.test({
       };
 
       await t.step(
-        "wire: EXTERNAL is offered only after STARTTLS with a client certificate",
+        "wire: EXTERNAL is offered only after STARTTLS with a client certificate; no -PLUS",
         async () => {
           const expected = SENDMAIL_MECHANISMS.filter((m) => m !== "EXTERNAL");
           for (const tls of ["none", "no-cert", "cert"] as const) {
@@ -156,6 +318,77 @@ Deno.test({
           );
         },
       );
+
+      await t.step("saslkit: SCRAM-SHA-256 and SCRAM-SHA-1 send a message", async (t) => {
+        for (const mechanism of ["SCRAM-SHA-256", "SCRAM-SHA-1"]) {
+          for (const user of [smtpuser, jurgen]) {
+            await t.step(`${mechanism} as ${user.username}`, async () => {
+              const sent = await sendWith(peer, `${mechanism} ${user.username}`, "plain", {
+                credentials: user,
+                mechanisms: [mechanism],
+              }, [user.password]);
+              assert.equal(sent.result.mechanism, mechanism);
+              assert.deepEqual(attemptsOf(sent.result), [[mechanism, "authenticated", undefined]]);
+              assert.equal(sent.result.outcome.authenticationId, user.username);
+              assert.equal(sent.result.session.securityLayer, undefined);
+              assertSendmailBody(sent.queued, sent.message);
+              const log = await sendmailConnectionLog(peer, sendmailQueueId(sent.reply));
+              assert.ok(
+                log.some((line) =>
+                  line.includes(`authid=${xtext(user.username)}, mech=${mechanism}, bits=0`)
+                ),
+                log.join("\n"),
+              );
+            });
+          }
+        }
+      });
+
+      await t.step("saslkit: SCRAM-SHA-256 over STARTTLS, where no -PLUS is offered", async () => {
+        const sent = await sendWith(peer, "SCRAM over STARTTLS", "starttls", {
+          credentials: smtpuser,
+          mechanisms: ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"],
+        }, [smtpuser.password]);
+        assert.equal(sent.result.mechanism, "SCRAM-SHA-256");
+        assert.deepEqual(
+          sent.result.skipped.map((s) => [s.name, s.reason]),
+          [["SCRAM-SHA-256-PLUS", "not-offered"]],
+        );
+        const first = sent.wire.clientLines().find((line) => line.startsWith("AUTH SCRAM"));
+        // The gs2 flag: "y" (could bind, no -PLUS offered) where TLS gives binding data, "n"
+        // where the runtime exposes none (Deno 2.9: no exportKeyingMaterial for TLS 1.3).
+        assert.match(
+          first ?? "",
+          sent.bindings.length ? /^AUTH SCRAM-SHA-256 y,,/ : /^AUTH SCRAM-SHA-256 n,,/,
+        );
+      });
+
+      await t.step(
+        "saslkit: the default order picks SCRAM where the server offers it",
+        async () => {
+          const offered = SENDMAIL_MECHANISMS.filter((m) => m !== "EXTERNAL");
+          const expected = firstDefault(offered);
+          assert.equal(expected, "SCRAM-SHA-256");
+          const sent = await sendWith(peer, "defaults", "plain", { credentials: smtpuser }, [
+            smtpuser.password,
+          ]);
+          assert.equal(sent.result.mechanism, expected);
+          assert.deepEqual(attemptsOf(sent.result), [[expected, "authenticated", undefined]]);
+        },
+      );
+
+      await t.step("saslkit: a wrong password: SCRAM 535 twice, then stop", async () => {
+        const { error, wire } = await failsWith(peer, "plain", {
+          credentials: { ...smtpuser, password: "wrong" },
+          mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5"],
+        });
+        assert.equal(error.code, "auth-rejected");
+        assert.deepEqual(attemptsOf(error), [
+          ["SCRAM-SHA-256", "bad-credentials", 535],
+          ["SCRAM-SHA-1", "bad-credentials", 535],
+        ]);
+        assert.ok(!wire.clientLines().some((line) => line.startsWith("AUTH DIGEST-MD5")));
+      });
     } finally {
       await peer.stop();
     }
@@ -174,10 +407,13 @@ Deno.test({
       assert.deepEqual(peer.users.map((u) => u.username), ["smtpuser", "jürgen", "scramuser"]);
       assert.ok(peer.oauth, "no OAuth setup");
 
-      await t.step("wire: EHLO offers every mechanism asked for, in order", async () => {
-        const { smtp, auth } = await rawSession(peer);
-        await smtp.quit();
-        assert.deepEqual(auth, POSTFIX_MECHANISMS);
+      await t.step("wire: EHLO offers every mechanism asked for, in order; no -PLUS", async () => {
+        // Dovecot 2.3 has no channel binding: the same list after STARTTLS.
+        for (const tls of ["none", "cert"] as const) {
+          const { smtp, auth } = await rawSession(peer, tls);
+          await smtp.quit();
+          assert.deepEqual(auth, POSTFIX_MECHANISMS, tls);
+        }
       });
 
       await t.step("wire: gsasl authenticates with SCRAM-SHA-256 and SCRAM-SHA-1", async (t) => {
@@ -342,6 +578,88 @@ Deno.test({
           const run = await gsasl(peer, "EXTERNAL", { authorizationId: "", tls: tlsFiles(peer) });
           assert.notEqual(run.status, 0);
           assert.match(run.output, /^535 5\.7\.8 /m);
+        },
+      );
+
+      /** Postfix's account of who sent the message: `sasl_method=…, sasl_username=…`. */
+      const assertPostfixLogged = async (sent: Sent, mechanism: string, username: string) => {
+        const queueId = postfixQueueId(sent.reply);
+        const log = await logWhen(peer, (text) => text.includes(`${queueId}: client=`));
+        assert.ok(
+          log.includes(
+            `${queueId}: client=unknown[127.0.0.1], sasl_method=${mechanism}, ` +
+              `sasl_username=${username}\n`,
+          ),
+          log.split("\n").filter((line) => line.includes(queueId)).join("\n"),
+        );
+      };
+
+      await t.step("saslkit: SCRAM-SHA-256 and SCRAM-SHA-1 send a message", async (t) => {
+        const cases: [string, PeerUser][] = [
+          ["SCRAM-SHA-256", smtpuser],
+          ["SCRAM-SHA-256", jurgen],
+          ["SCRAM-SHA-256", scramuser],
+          ["SCRAM-SHA-1", smtpuser],
+          ["SCRAM-SHA-1", jurgen],
+        ];
+        for (const [mechanism, user] of cases) {
+          await t.step(`${mechanism} as ${user.username}`, async () => {
+            const sent = await sendWith(peer, `${mechanism} ${user.username}`, "plain", {
+              credentials: user,
+              mechanisms: [mechanism],
+            }, [user.password]);
+            assert.equal(sent.result.mechanism, mechanism);
+            assert.deepEqual(attemptsOf(sent.result), [[mechanism, "authenticated", undefined]]);
+            await assertPostfixLogged(sent, mechanism, `${user.username}@example.com`);
+          });
+        }
+      });
+
+      await t.step("saslkit: SCRAM-SHA-256 over STARTTLS, where no -PLUS is offered", async () => {
+        const sent = await sendWith(peer, "SCRAM over STARTTLS", "starttls", {
+          credentials: smtpuser,
+          mechanisms: ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"],
+        }, [smtpuser.password]);
+        assert.equal(sent.result.mechanism, "SCRAM-SHA-256");
+        assert.deepEqual(
+          sent.result.skipped.map((s) => [s.name, s.reason]),
+          [["SCRAM-SHA-256-PLUS", "not-offered"]],
+        );
+        const first = sent.wire.clientLines().find((line) => line.startsWith("AUTH SCRAM"));
+        // The gs2 flag: "y" (could bind, no -PLUS offered) where TLS gives binding data, "n"
+        // where the runtime exposes none (Deno 2.9: no exportKeyingMaterial for TLS 1.3).
+        assert.match(
+          first ?? "",
+          sent.bindings.length ? /^AUTH SCRAM-SHA-256 y,,/ : /^AUTH SCRAM-SHA-256 n,,/,
+        );
+        await assertPostfixLogged(sent, "SCRAM-SHA-256", "smtpuser@example.com");
+      });
+
+      await t.step(
+        "saslkit: the default order picks SCRAM where the server offers it",
+        async () => {
+          const expected = firstDefault(POSTFIX_MECHANISMS);
+          assert.equal(expected, "SCRAM-SHA-256");
+          const sent = await sendWith(peer, "defaults", "plain", { credentials: smtpuser }, [
+            smtpuser.password,
+          ]);
+          assert.equal(sent.result.mechanism, expected);
+          assert.deepEqual(attemptsOf(sent.result), [[expected, "authenticated", undefined]]);
+        },
+      );
+
+      await t.step(
+        "saslkit: SCRAM-SHA-1 for a SCRAM-SHA-256-only user: 535, then SHA-256",
+        async () => {
+          const sent = await sendWith(peer, "scramuser fallback", "plain", {
+            credentials: scramuser,
+            mechanisms: ["SCRAM-SHA-1", "SCRAM-SHA-256"],
+          }, [scramuser.password]);
+          assert.equal(sent.result.mechanism, "SCRAM-SHA-256");
+          assert.deepEqual(attemptsOf(sent.result), [
+            ["SCRAM-SHA-1", "bad-credentials", 535],
+            ["SCRAM-SHA-256", "authenticated", undefined],
+          ]);
         },
       );
     } finally {

@@ -107,11 +107,13 @@ class ClientCertTransport implements SmtpTransport {
   channelBindings(): ChannelBindings {
     const socket = this.#socket as TLSSocket;
     if (!this.#secure) return {};
+    // Deno 2.9's node:tls has neither exportKeyingMaterial nor getFinished: no binding there.
     if (socket.getProtocol() === "TLSv1.3") {
+      if (typeof socket.exportKeyingMaterial !== "function") return {};
       const data = socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
       return { "tls-exporter": new Uint8Array(data) };
     }
-    const finished = socket.getFinished();
+    const finished = typeof socket.getFinished === "function" ? socket.getFinished() : undefined;
     return finished ? { "tls-unique": new Uint8Array(finished) } : {};
   }
 }
