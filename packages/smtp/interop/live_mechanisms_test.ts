@@ -419,6 +419,35 @@ Deno.test({
         },
       );
 
+      await t.step("saslkit: EXTERNAL with the client certificate sends a message", async () => {
+        const sent = await sendWith(peer, "EXTERNAL", "starttls+cert", {
+          credentials: { kind: "external" },
+          mechanisms: ["EXTERNAL"],
+        });
+        assert.equal(sent.result.mechanism, "EXTERNAL");
+        assert.deepEqual(attemptsOf(sent.result), [["EXTERNAL", "authenticated", undefined]]);
+        assertSendmailBody(sent.queued, sent.message);
+        const log = await sendmailConnectionLog(peer, sendmailQueueId(sent.reply));
+        assert.ok(
+          log.some((line) => line.includes(`authid=${xtext(CLIENT_SUBJECT)}, mech=EXTERNAL`)),
+          log.join("\n"),
+        );
+      });
+
+      await t.step("saslkit: EXTERNAL without a client certificate: not offered", async () => {
+        const { error, wire } = await failsWith(peer, "starttls", {
+          credentials: { kind: "external" },
+          mechanisms: ["EXTERNAL"],
+        });
+        assert.equal(error.code, "no-mechanism");
+        assert.deepEqual(error.attempts, []);
+        assert.deepEqual(error.skipped.map((s) => [s.name, s.reason]), [[
+          "EXTERNAL",
+          "not-offered",
+        ]]);
+        assert.ok(!wire.clientLines().some((line) => line.startsWith("AUTH")));
+      });
+
       await t.step("saslkit: a wrong password: SCRAM 535 twice, then stop", async () => {
         const { error, wire } = await failsWith(peer, "plain", {
           credentials: { ...smtpuser, password: "wrong" },
@@ -578,6 +607,18 @@ Deno.test({
         },
       );
 
+      await t.step("wire: without AUTH, relaying is still refused", async () => {
+        const { smtp } = await rawSession(peer);
+        try {
+          assert.equal((await smtp.command("MAIL FROM:<sender@example.com>")).code, 250);
+          const reply = await smtp.command("RCPT TO:<rcpt@example.com>");
+          assert.equal(reply.code, 554);
+          assert.match(reply.lines[0], /Relay access denied/);
+        } finally {
+          await smtp.quit();
+        }
+      });
+
       await t.step("wire: gsasl authenticates with ANONYMOUS as anonymous", async () => {
         const trace = `trace-${crypto.randomUUID()}`;
         const run = await gsasl(peer, "ANONYMOUS", { anonymousToken: trace });
@@ -681,6 +722,75 @@ Deno.test({
         },
       );
 
+      await t.step("saslkit: OAUTHBEARER and XOAUTH2 over STARTTLS send a message", async (t) => {
+        for (const mechanism of ["OAUTHBEARER", "XOAUTH2"]) {
+          for (const username of ["smtpuser", "smtpuser@example.com"]) {
+            await t.step(`${mechanism} as ${username}`, async () => {
+              const token = bearerToken(peer, { sub: "smtpuser@example.com" });
+              const sent = await sendWith(peer, `${mechanism} ${username}`, "starttls", {
+                credentials: { kind: "oauth", username, token },
+                mechanisms: [mechanism],
+              }, [token]);
+              assert.equal(sent.result.mechanism, mechanism);
+              assert.deepEqual(attemptsOf(sent.result), [[mechanism, "authenticated", undefined]]);
+              await assertPostfixLogged(sent, mechanism, "smtpuser@example.com");
+            });
+          }
+        }
+      });
+
+      await t.step("saslkit: OAuth without TLS is not tried", async () => {
+        const token = bearerToken(peer, { sub: "smtpuser@example.com" });
+        const { error, wire } = await failsWith(peer, "plain", {
+          credentials: { kind: "oauth", username: "smtpuser", token },
+          mechanisms: ["OAUTHBEARER", "XOAUTH2"],
+        });
+        assert.deepEqual(error.attempts, []);
+        assert.deepEqual(
+          error.skipped.map((s) => [s.name, s.reason]),
+          [["OAUTHBEARER", "needs-tls"], ["XOAUTH2", "needs-tls"]],
+        );
+        assert.ok(!wire.clientLines().some((line) => line.startsWith("AUTH")));
+      });
+
+      await t.step("saslkit: an expired token is refreshed once, then accepted", async (t) => {
+        for (const mechanism of ["OAUTHBEARER", "XOAUTH2"]) {
+          await t.step(mechanism, async () => {
+            const requests: boolean[] = [];
+            const token = ({ refresh }: { refresh: boolean }) => {
+              requests.push(refresh);
+              return bearerToken(peer, {
+                sub: "smtpuser@example.com",
+                ...(refresh ? {} : { exp: 1_000_000_000 }),
+              });
+            };
+            const sent = await sendWith(peer, `${mechanism} refreshed`, "starttls", {
+              credentials: { kind: "oauth", username: "smtpuser", token },
+              mechanisms: [mechanism],
+            });
+            assert.deepEqual(requests, [false, true]);
+            assert.equal(sent.result.mechanism, mechanism);
+            assert.deepEqual(
+              sent.result.attempts.map((a) => [a.mechanism, a.result]),
+              [[mechanism, "bad-credentials"], [mechanism, "authenticated"]],
+            );
+          });
+        }
+      });
+
+      await t.step("saslkit: ANONYMOUS sends a message as anonymous", async () => {
+        const trace = `saslkit-${crypto.randomUUID()}`;
+        const sent = await sendWith(peer, "ANONYMOUS", "plain", {
+          credentials: { kind: "anonymous", trace },
+          mechanisms: ["ANONYMOUS"],
+        });
+        assert.equal(sent.result.mechanism, "ANONYMOUS");
+        assert.deepEqual(attemptsOf(sent.result), [["ANONYMOUS", "authenticated", undefined]]);
+        await assertPostfixLogged(sent, "ANONYMOUS", "anonymous");
+        const needle = `anonymous(${trace},127.0.0.1): login`;
+        assert.ok((await logWhen(peer, (text) => text.includes(needle))).includes(needle));
+      });
+
       await t.step(
         "saslkit: SCRAM-SHA-1 for a SCRAM-SHA-256-only user: 535, then SHA-256",
         async () => {
@@ -693,6 +803,23 @@ Deno.test({
             ["SCRAM-SHA-1", "bad-credentials", 535],
             ["SCRAM-SHA-256", "authenticated", undefined],
           ]);
+        },
+      );
+
+      await t.step(
+        "saslkit: EXTERNAL with a verified client certificate: 535 behind Postfix",
+        async () => {
+          const { error } = await failsWith(peer, "starttls+cert", {
+            credentials: { kind: "external" },
+            mechanisms: ["EXTERNAL"],
+          });
+          assert.equal(error.code, "auth-rejected");
+          assert.deepEqual(
+            error.attempts.map((
+              a,
+            ) => [a.mechanism, a.result, a.reply?.code, a.reply?.enhancedCode]),
+            [["EXTERNAL", "bad-credentials", 535, "5.7.8"]],
+          );
         },
       );
     } finally {

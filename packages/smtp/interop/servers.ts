@@ -153,8 +153,9 @@ export interface PostfixOptions {
    * {@linkcode POSTFIX_MECHANISMS}; Dovecot 2.3 also has `SCRAM-SHA-1`, `SCRAM-SHA-256` (then
    * a third user, `scramuser`, is stored only as a SCRAM-SHA-256 secret), `OAUTHBEARER` and
    * `XOAUTH2` (see {@linkcode SmtpPeer.oauth}), `EXTERNAL` (Postfix then announces it, which by
-   * default it does not) and `ANONYMOUS` (logs in as `anonymous@example.com`; Postfix's
-   * `noanonymous` is then dropped).
+   * default it does not) and `ANONYMOUS` (logs in as `anonymous`; Postfix's `noanonymous` is
+   * then dropped, and the anonymous user may relay through `check_sasl_access`, since
+   * `permit_sasl_authenticated` never permits ANONYMOUS).
    */
   mechanisms?: readonly string[];
   /**

@@ -21,7 +21,8 @@
 #
 # --mechanisms: what Dovecot offers (auth_mechanisms), default "PLAIN LOGIN CRAM-MD5 DIGEST-MD5";
 # Dovecot 2.3 also has SCRAM-SHA-1 SCRAM-SHA-256 OAUTHBEARER XOAUTH2 EXTERNAL ANONYMOUS. With
-# ANONYMOUS, Postfix's smtpd_sasl_security_options drops noanonymous (which would hide it).
+# ANONYMOUS, Postfix's smtpd_sasl_security_options drops noanonymous (which would hide it), and
+# the anonymous user may relay (check_sasl_access).
 # --tls: Postfix offers STARTTLS and asks for a client certificate (smtpd_tls_ask_ccert), which it
 # verifies against the test CA and names in the Received header. Postfix does not hand the
 # certificate to Dovecot, so Dovecot's EXTERNAL cannot succeed behind it (see
@@ -70,6 +71,14 @@ for file in main.cf master.cf; do
   sed -e "s|@STATE@|$state|g" -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$port|g" \
     -e "s|@SASL_SECURITY_OPTIONS@|$security_options|" "$here/$file.in" >"$conf/$file"
 done
+if has ANONYMOUS; then
+  # permit_sasl_authenticated never permits an ANONYMOUS login (smtpd_sasl_proto.c: "This test
+  # fails for clients that use anonymous authentication"); check_sasl_access, which looks only
+  # at a client that did authenticate, lets Dovecot's anonymous user relay too.
+  sed -i -e 's|^smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination$|smtpd_relay_restrictions = permit_sasl_authenticated, check_sasl_access inline:{ anonymous=OK }, reject_unauth_destination|' "$conf/main.cf"
+  grep -q 'check_sasl_access inline' "$conf/main.cf" ||
+    { echo "start.sh: main.cf.in's smtpd_relay_restrictions changed; update start.sh" >&2; exit 1; }
+fi
 
 # Dovecot: the password passdb serves every mechanism but the OAuth ones; those get the oauth2
 # passdb (oauth2.conf.in), which checks an HS256-signed JWT with a key it looks up in a file
