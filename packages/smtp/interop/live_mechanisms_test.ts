@@ -265,7 +265,7 @@ async function scramOverStartTls(
 const attemptsOf = (result: { attempts: AuthResult["attempts"] }) =>
   result.attempts.map((a) => [a.mechanism, a.result, a.reply?.code]);
 
-/** The first of saslkit's default order that `offered` lists (and that needs no TLS). */
+/** The first of saslkit's default order that `offered` lists. */
 function firstDefault(offered: readonly string[]): string | undefined {
   return DEFAULT_MECHANISMS.find((name) => offered.includes(name));
 }
@@ -584,8 +584,9 @@ Deno.test({
             ],
             ["the password as a token", () => smtpuser.password, "smtpuser", /Not a JWT token/],
           ];
-          // Each refusal costs Postfix half a second: each case once, the mechanisms taking turns,
-          // and the password-as-token case with both.
+          // Dovecot answers failures from a 500 ms timer (AUTH_FAILURE_DELAY_CHECK_MSECS, whatever
+          // auth_failure_delay says): each case once, the mechanisms taking turns, and the
+          // password-as-token case with both.
           const matches = (text: string, pattern: RegExp) =>
             text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
           for (const [i, [label, token, user, logged]] of refusals.entries()) {
