@@ -16,7 +16,8 @@ set -euo pipefail
 
 prefix=${SASLKIT_POSTFIX_PREFIX:-/opt/saslkit-postfix}
 packages=(sendmail-bin sendmail-cf m4 sasl2-bin libsasl2-modules libsasl2-modules-db swaks
-  libauthen-sasl-perl libcrypt-rc4-perl libdigest-hmac-perl dovecot-core gsasl openssl)
+  libauthen-sasl-perl libcrypt-rc4-perl libdigest-hmac-perl dovecot-core dovecot-submissiond gsasl
+  openssl)
 # Libraries the unpacked Postfix links against; apt does not know it needs them.
 postfix_libs=(libdb5.3 libicu72 libnsl2 libsasl2-2 libssl3)
 

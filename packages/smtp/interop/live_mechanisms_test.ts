@@ -17,7 +17,10 @@
 // nologin lip= rip= [secured] [resp=]`, never `valid-client-cert` or `cert_username`, and
 // Dovecot's EXTERNAL (mech-external.c) fails with "username not known" unless `cert_username`
 // set the user. Postfix's own default, `smtpd_sasl_mechanism_filter = !external, static:rest`,
-// hides EXTERNAL for that reason ("Postfix support for that is not implemented").
+// hides EXTERNAL for that reason ("Postfix support for that is not implemented"). Neither does
+// Postfix's Cyrus backend (xsasl_cyrus_server.c sets no SASL_AUTH_EXTERNAL). Where Dovecot
+// terminates TLS itself, in its own SMTP submission server (relaying to the same Postfix), it
+// passes `valid-client-cert` and `cert_username`, and EXTERNAL works: that path is tested too.
 //
 // Needs what scripts/peers/mail.sh installs (root, Debian): without it the tests fail under
 // CI=true and are skipped, loudly, elsewhere.
@@ -108,15 +111,15 @@ const EHLO_NAME = "client.example.com";
  */
 type Link = "plain" | "starttls" | "starttls+cert" | "starttls+binding";
 
-function recorder(peer: SmtpPeer, link: Link): WireRecorder {
-  if (link === "plain") return new WireRecorder(peer);
+function recorder(peer: SmtpPeer, link: Link, port = peer.port): WireRecorder {
+  if (link === "plain") return new WireRecorder(peer, () => connectTcp({ host: peer.host, port }));
   assert.ok(peer.tls, "the peer has no TLS setup");
   const { ca, clientCert, clientKey } = peer.tls;
   if (link === "starttls+binding") {
     // Channel-binding data that Deno's node:tls cannot give (no exportKeyingMaterial): made up,
     // so that SCRAM's client sends the "y" flag. The data itself is never sent with "y".
     return new WireRecorder(peer, async () => {
-      const inner = await connectTcp({ host: peer.host, port: peer.port, ca });
+      const inner = await connectTcp({ host: peer.host, port, ca });
       return {
         get secure() {
           return inner.secure;
@@ -133,11 +136,11 @@ function recorder(peer: SmtpPeer, link: Link): WireRecorder {
   return new WireRecorder(
     peer,
     link === "starttls"
-      ? () => connectTcp({ host: peer.host, port: peer.port, ca })
+      ? () => connectTcp({ host: peer.host, port, ca })
       : () =>
         connectWithClientCert({
           host: peer.host,
-          port: peer.port,
+          port,
           ca,
           cert: clientCert,
           key: clientKey,
@@ -162,10 +165,11 @@ function policyOptions(
   wire: WireRecorder,
   link: Link,
   options: Partial<AuthenticateOptions> & Pick<AuthenticateOptions, "credentials">,
+  port = peer.port,
 ): AuthenticateOptions {
   return {
     host: SERVER_NAME,
-    port: peer.port,
+    port,
     security: link === "plain" ? "none" : "starttls",
     ehloName: EHLO_NAME,
     connect: wire.connect,
@@ -186,9 +190,10 @@ async function sendWith(
   link: Link,
   options: Partial<AuthenticateOptions> & Pick<AuthenticateOptions, "credentials">,
   secrets: readonly string[] = [],
+  port = peer.port,
 ): Promise<Sent> {
-  const wire = recorder(peer, link);
-  const result = await authenticate(policyOptions(peer, wire, link, options));
+  const wire = recorder(peer, link, port);
+  const result = await authenticate(policyOptions(peer, wire, link, options, port));
   const { session } = result;
   try {
     assert.equal(session.secure, link !== "plain");
@@ -471,7 +476,11 @@ Deno.test({
   ...requirePeer("postfix"),
   fn: async (t) => {
     const started = performance.now();
-    const peer = await startPostfixDovecot({ mechanisms: POSTFIX_MECHANISMS, tls: true });
+    const peer = await startPostfixDovecot({
+      mechanisms: POSTFIX_MECHANISMS,
+      tls: true,
+      submission: true,
+    });
     console.log(`  postfix up in ${Math.round(performance.now() - started)} ms`);
     try {
       const [smtpuser, jurgen, scramuser] = peer.users;
@@ -665,6 +674,35 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "wire: EXTERNAL works at Dovecot's own submission server, which sees the certificate",
+        async () => {
+          const port = peer.submissionPort!;
+          const run = await gsasl(peer, "EXTERNAL", {
+            authorizationId: "",
+            tls: tlsFiles(peer),
+            port,
+          });
+          assert.equal(run.status, 0, run.output);
+          assert.match(run.output, /^235 2\.7\.0 Logged in\.$/m);
+          const request =
+            /client in: AUTH\t\d+\tEXTERNAL\tservice=submission\tsecured=tls\tvalid-client-cert\t.*\tcert_username=smtpuser\t/;
+          assert.match(await logWhen(peer, (text) => request.test(text)), request);
+          // Without a certificate Dovecot knows no name either.
+          const { smtp } = await RawSmtp.open(peer, port).then(async (smtp) => {
+            await smtp.ehlo();
+            await smtp.startTls({ ca: peer.tls!.ca });
+            await smtp.ehlo();
+            return { smtp };
+          });
+          try {
+            assert.equal((await smtp.command("AUTH EXTERNAL =")).code, 535);
+          } finally {
+            await smtp.quit();
+          }
+        },
+      );
+
       /** Postfix's account of who sent the message: `sasl_method=…, sasl_username=…`. */
       const assertPostfixLogged = async (sent: Sent, mechanism: string, username: string) => {
         const queueId = postfixQueueId(sent.reply);
@@ -821,6 +859,35 @@ Deno.test({
             ) => [a.mechanism, a.result, a.reply?.code, a.reply?.enhancedCode]),
             [["EXTERNAL", "bad-credentials", 535, "5.7.8"]],
           );
+        },
+      );
+
+      await t.step(
+        "saslkit: EXTERNAL at Dovecot's submission server sends a message, relayed to Postfix",
+        async () => {
+          const sent = await sendWith(
+            peer,
+            "EXTERNAL via Dovecot submission",
+            "starttls+cert",
+            {
+              credentials: { kind: "external" },
+              mechanisms: ["EXTERNAL"],
+            },
+            [],
+            peer.submissionPort,
+          );
+          assert.equal(sent.result.mechanism, "EXTERNAL");
+          assert.deepEqual(attemptsOf(sent.result), [["EXTERNAL", "authenticated", undefined]]);
+          const login = "Login: user=<smtpuser@example.com>, method=EXTERNAL";
+          const log = await logWhen(peer, (text) => text.includes(login));
+          assert.ok(log.includes(login), "Dovecot did not log the EXTERNAL login");
+          // Dovecot relays with its own PLAIN login (and AUTH= on MAIL FROM); the queue ID in
+          // the reply is Postfix's, passed back.
+          const queueId = postfixQueueId(sent.reply);
+          const relayed = `${queueId}: client=unknown[127.0.0.1], sasl_method=PLAIN, ` +
+            "sasl_username=smtpuser@example.com, sasl_sender=smtpuser@example.com\n";
+          assert.ok((await logWhen(peer, (text) => text.includes(relayed))).includes(relayed));
+          assert.match(log, /Successfully relayed message: from=<sender@example\.com>/);
         },
       );
     } finally {

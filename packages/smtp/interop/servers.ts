@@ -96,6 +96,11 @@ export interface SmtpPeer {
   readonly oauth?: OAuthSetup;
   /** With `tls: true`: its CA and a client certificate. */
   readonly tls?: TlsSetup;
+  /**
+   * With `submission: true` (Postfix): the port of Dovecot's own SMTP submission server, which
+   * relays what it accepts through this Postfix (so it lands in the same queue).
+   */
+  readonly submissionPort?: number;
   /** The server's private state folder (configuration, queue, logs). */
   readonly stateDir: string;
   /**
@@ -163,6 +168,14 @@ export interface PostfixOptions {
    * (`smtpd_tls_ask_ccert`; see {@linkcode SmtpPeer.tls}). Default `false`.
    */
   tls?: boolean;
+  /**
+   * Also run Dovecot's SMTP submission server (on {@linkcode SmtpPeer.submissionPort}), with
+   * the same mechanisms, STARTTLS and client-certificate verification, relaying through the
+   * Postfix as `smtpuser` with PLAIN. Dovecot sees the client certificate there, so its
+   * `EXTERNAL` logs in as the certificate's CN (`smtpuser@example.com`), which it cannot behind
+   * Postfix. Needs `tls`, `EXTERNAL` and `PLAIN`. Default `false`.
+   */
+  submission?: boolean;
   /** How long to wait for the 220 banner, in milliseconds (default 20000). */
   startTimeoutMs?: number;
 }
@@ -184,6 +197,7 @@ const REALM = "example.com";
 const PEERS_DIR = fileURLToPath(new URL("../../../scripts/peers/", import.meta.url));
 const POSTFIX_PREFIX = process.env.SASLKIT_POSTFIX_PREFIX ?? "/opt/saslkit-postfix";
 const INSTALL_HINT = "run `bash scripts/peers/mail.sh` as root (Debian) to install it";
+const DOVECOT_SUBMISSION = "/usr/lib/dovecot/submission-login";
 
 const availabilityCache = new Map<PeerName, PeerAvailability>();
 let namespacesProbe: PeerAvailability | undefined;
@@ -338,26 +352,34 @@ function checkMechanisms(mechanisms: readonly string[]): readonly string[] {
  */
 export function startPostfixDovecot(options: PostfixOptions = {}): Promise<SmtpPeer> {
   const mechanisms = checkMechanisms(options.mechanisms ?? POSTFIX_MECHANISMS);
+  if (options.submission && !existsSync(DOVECOT_SUBMISSION)) {
+    return Promise.reject(
+      new Error(`Dovecot's submission server is missing (dovecot-submissiond); ${INSTALL_HINT}`),
+    );
+  }
   return startPeer(
     "postfix",
     mechanisms,
-    (state, port) => [
+    (state, port, submissionPort) => [
       join(PEERS_DIR, "postfix", "start.sh"),
       state,
       String(port),
       "--mechanisms",
       mechanisms.join(" "),
       ...(options.tls ? ["--tls"] : []),
+      ...(submissionPort === undefined ? [] : ["--submission", String(submissionPort)]),
     ],
     options.startTimeoutMs,
+    options.submission ?? false,
   );
 }
 
 async function startPeer(
   name: PeerName,
   mechanisms: readonly string[],
-  command: (state: string, port: number) => string[],
+  command: (state: string, port: number, submissionPort?: number) => string[],
   startTimeoutMs = 20000,
+  withSubmission = false,
 ): Promise<SmtpPeer> {
   const { ok, why } = peerAvailability(name);
   if (!ok) throw new Error(`the ${name} test peer cannot run here: ${why}`);
@@ -365,7 +387,16 @@ async function startPeer(
   // A port that was free a moment ago can be taken in between: one more try with another.
   for (let attempt = 1;; attempt++) {
     const port = await freePort();
-    const server = new RunningPeer(name, stateDir, port, mechanisms, command(stateDir, port));
+    let submissionPort = withSubmission ? await freePort() : undefined;
+    while (submissionPort === port) submissionPort = await freePort();
+    const server = new RunningPeer(
+      name,
+      stateDir,
+      port,
+      submissionPort,
+      mechanisms,
+      command(stateDir, port, submissionPort),
+    );
     try {
       await server.waitForBanner(startTimeoutMs);
       return server;
@@ -440,6 +471,7 @@ class RunningPeer implements SmtpPeer {
     readonly name: PeerName,
     readonly stateDir: string,
     readonly port: number,
+    readonly submissionPort: number | undefined,
     readonly mechanisms: readonly string[],
     command: string[],
   ) {
@@ -477,9 +509,12 @@ class RunningPeer implements SmtpPeer {
         );
       }
       try {
-        const banner = await readBanner(this.port, Math.min(3000, deadline - Date.now()));
-        if (!banner.startsWith("220")) {
-          throw new Error(`the ${this.name} test peer greeted with ${JSON.stringify(banner)}`);
+        for (const port of [this.port, this.submissionPort]) {
+          if (port === undefined) continue;
+          const banner = await readBanner(port, Math.min(3000, deadline - Date.now()));
+          if (!banner.startsWith("220")) {
+            throw new Error(`the ${this.name} test peer greeted with ${JSON.stringify(banner)}`);
+          }
         }
         this.users = await this.#readUsers();
         await this.#readSetup();

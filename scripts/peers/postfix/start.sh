@@ -17,7 +17,9 @@
 #   STATE/tls/                with --tls: ca.pem (a test CA), server.pem/.key (mail.example.com,
 #                             127.0.0.1), client.pem/.key (CN=smtpuser, signed by the CA)
 #
-#   start.sh STATE PORT [--mechanisms "NAME NAME..."] [--tls]
+#   STATE/dovecot/mail/       with --submission: the (unused) mail store of Dovecot's submission
+#
+#   start.sh STATE PORT [--mechanisms "NAME NAME..."] [--tls] [--submission PORT2]
 #
 # --mechanisms: what Dovecot offers (auth_mechanisms), default "PLAIN LOGIN CRAM-MD5 DIGEST-MD5";
 # Dovecot 2.3 also has SCRAM-SHA-1 SCRAM-SHA-256 OAUTHBEARER XOAUTH2 EXTERNAL ANONYMOUS. With
@@ -27,6 +29,9 @@
 # verifies against the test CA and names in the Received header. Postfix does not hand the
 # certificate to Dovecot, so Dovecot's EXTERNAL cannot succeed behind it (see
 # packages/smtp/interop/live_mechanisms_test.ts).
+# --submission PORT2 (needs --tls, EXTERNAL and PLAIN): Dovecot's own SMTP submission server on
+# 127.0.0.1:PORT2 too (submission.conf.in), same mechanisms, STARTTLS with client certificates,
+# relaying to this Postfix as smtpuser; there EXTERNAL logs in as the certificate's CN.
 #
 # Stop with ../sendmail/stop.sh STATE (or end this process, or, with SASLKIT_PEER_LIFELINE=1,
 # close its stdin).
@@ -34,14 +39,15 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 prefix=${SASLKIT_POSTFIX_PREFIX:-/opt/saslkit-postfix}
-usage='usage: start.sh STATE PORT [--mechanisms "NAME NAME..."] [--tls]'
+usage='usage: start.sh STATE PORT [--mechanisms "NAME NAME..."] [--tls] [--submission PORT]'
 [[ $# -ge 2 ]] || { echo "$usage" >&2; exit 2; }
-state=$1 port=$2 mechanisms="PLAIN LOGIN CRAM-MD5 DIGEST-MD5" tls=false
+state=$1 port=$2 mechanisms="PLAIN LOGIN CRAM-MD5 DIGEST-MD5" tls=false submission=""
 shift 2
 while [[ $# -gt 0 ]]; do
   case $1 in
     --mechanisms) mechanisms=${2:?$usage}; shift 2 ;;
     --tls) tls=true; shift ;;
+    --submission) submission=${2:?$usage}; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +55,10 @@ done
 [[ $mechanisms =~ ^[A-Z0-9_-]+( [A-Z0-9_-]+)*$ ]] ||
   { echo "start.sh: not a list of mechanism names: $mechanisms" >&2; exit 2; }
 has() { [[ " $mechanisms " == *" $1 "* ]]; }
+if [[ -n $submission ]]; then
+  [[ $submission =~ ^[0-9]+$ && $tls == true ]] && has EXTERNAL && has PLAIN ||
+    { echo "start.sh: --submission PORT needs --tls, EXTERNAL and PLAIN" >&2; exit 2; }
+fi
 [[ $(id -u) -eq 0 ]] || { echo "start.sh: Postfix needs root (namespaces, users)" >&2; exit 1; }
 [[ -x "$prefix/usr/sbin/postfix" ]] ||
   { echo "start.sh: no Postfix in $prefix; run scripts/peers/mail.sh" >&2; exit 1; }
@@ -131,6 +141,17 @@ if [[ $tls == true ]]; then
   # Replaces main.cf's "smtpd_tls_security_level = none" (a second entry would draw warnings).
   sed -i -e '/^smtpd_tls_security_level = none$/d' "$conf/main.cf"
   sed -e "s|@TLS@|$tlsdir|g" "$here/tls.cf.in" >>"$conf/main.cf"
+fi
+if [[ -n $submission ]]; then
+  # Dovecot's own SMTP submission server on 127.0.0.1:SUBMISSION, relaying through this Postfix:
+  # where Dovecot itself terminates TLS, it hands the client certificate's CN to its auth
+  # process (cert_username), and EXTERNAL works.
+  sed -e "s|@STATE@|$state|g" -e "s|@PORT@|$port|g" -e "s|@SUBMISSION_PORT@|$submission|g" \
+    "$here/submission.conf.in" >"$state/dovecot/conf.d/submission.conf"
+  chmod 644 "$state/dovecot/conf.d/submission.conf"
+  # The submission process runs as the userdb's nobody.
+  mkdir -p "$state/dovecot/mail"
+  chmod 1777 "$state/dovecot/mail"
 fi
 if has EXTERNAL; then
   # Postfix hides EXTERNAL by default (smtpd_sasl_mechanism_filter = !external, static:rest:

@@ -42,10 +42,10 @@ export class RawSmtp {
     socket.on("error", () => {});
   }
 
-  /** Connects and reads the 220 banner. */
-  static async open(peer: SmtpPeer): Promise<RawSmtp> {
+  /** Connects (to `port`, default the peer's) and reads the 220 banner. */
+  static async open(peer: SmtpPeer, port = peer.port): Promise<RawSmtp> {
     const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection({ host: peer.host, port: peer.port });
+      const s = createConnection({ host: peer.host, port });
       s.once("connect", () => resolve(s));
       s.once("error", reject);
     });
@@ -191,9 +191,12 @@ export function gsasl(
     authorizationId?: string;
     anonymousToken?: string;
     tls?: { ca: string; cert: string; key: string };
+    /** Another port of the peer (Dovecot's submission server). */
+    port?: number;
   },
 ): Promise<GsaslRun> {
-  const args = ["--smtp", "--connect", `${peer.host}:${peer.port}`, "-m", mechanism, "--verbose"];
+  const port = options.port ?? peer.port;
+  const args = ["--smtp", "--connect", `${peer.host}:${port}`, "-m", mechanism, "--verbose"];
   if (options.username !== undefined) args.push("--authentication-id", options.username);
   if (options.password !== undefined) args.push("--password", options.password);
   if (options.authorizationId !== undefined) {
