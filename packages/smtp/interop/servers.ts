@@ -3,7 +3,9 @@
  * (the server of the motivating bug report, DIGEST-MD5 with security layers; SCRAM-SHA-1 and
  * SCRAM-SHA-256 on request) and Postfix 3.7 with Dovecot 2.3 SASL (on request also SCRAM,
  * OAUTHBEARER and XOAUTH2 with locally validated JWTs, EXTERNAL, ANONYMOUS, and STARTTLS with
- * client certificates). Test tooling only: `interop/` is not published.
+ * client certificates; and Dovecot's own submission server, where EXTERNAL works). The tests
+ * check them from the wire with `gsasl`, swaks and Perl too. Test tooling only: `interop/` is not
+ * published.
  *
  * Each server runs from the shell scripts in `scripts/peers/sendmail/` and
  * `scripts/peers/postfix/`, installed by `scripts/peers/mail.sh` (root, Debian), in its own
@@ -253,8 +255,8 @@ function checkAvailability(name: PeerName): PeerAvailability {
     return { ok: false, why: "needs root (namespaces, a private /etc/sasl2, the MTA's users)" };
   }
   const needed = name === "sendmail"
-    ? ["sendmail-mta", "m4", "saslpasswd2", "unshare", "perl"]
-    : ["dovecot", "doveadm", "openssl", "unshare", "perl"];
+    ? ["sendmail-mta", "m4", "saslpasswd2", "openssl", "gsasl", "unshare", "perl"]
+    : ["dovecot", "doveadm", "openssl", "gsasl", "unshare", "perl"];
   const missing = needed.filter((command) => !findCommand(command));
   if (name === "postfix" && !existsSync(join(POSTFIX_PREFIX, ".saslkit-version"))) {
     missing.push(`Postfix unpacked in ${POSTFIX_PREFIX}`);
