@@ -59,6 +59,8 @@ export interface SaslOutcome {
   readonly cipher?: string;
   /** The layer to apply to all later traffic, present exactly when `qop` is not `auth`. */
   readonly securityLayer?: SecurityLayer;
+  /** SCRAM: the PBKDF2 iteration count the server asked for. */
+  readonly iterations?: number;
 }
 
 /**

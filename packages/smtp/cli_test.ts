@@ -87,10 +87,13 @@ Deno.test("probe tries each mechanism alone and tells a dropped connection and a
   await withServer(options, async (server, base) => {
     const { status, stdout } = await run(["probe", ...base, ...AUTH, "--allow-cleartext"]);
     assert.equal(status, 0);
-    assert.match(stdout, /^ {2}DIGEST-MD5: authenticated \(qop auth\); NOOP afterwards: ok$/m);
     assert.match(
       stdout,
-      /^ {2}CRAM-MD5: authenticated \(qop auth\), but the connection did not survive/m,
+      /^ {2}DIGEST-MD5: authenticated \(qop auth, server verified\); NOOP afterwards: ok$/m,
+    );
+    assert.match(
+      stdout,
+      /^ {2}CRAM-MD5: authenticated \(qop auth, server not verified\), but the connection did not survive/m,
     );
     assert.match(stdout, /^ {2}LOGIN: not authenticated \(unsupported\): .*504 5\.5\.4/m);
     assert.match(stdout, /^ {4}replies: 504 5\.5\.4 /m);
@@ -138,6 +141,8 @@ Deno.test("probe --json: one document, every result, no password", async () => {
       ],
       qop: "auth",
       cipher: null,
+      serverVerified: true,
+      iterations: null,
       survivedNextCommand: true,
       connection: 2,
       result: "authenticated",
@@ -600,5 +605,23 @@ Deno.test("the CLI as a process: exit statuses 0, 1 and 2", async () => {
     const usage = await spawn(["probe", ...base, "--bogus"], PASSWORD);
     assert.equal(usage.code, 2, usage.text);
     assert.match(usage.text, /unknown option --bogus/);
+  });
+});
+
+Deno.test("probe shows what SCRAM proved: the server signature and its iteration count", async () => {
+  await withServer({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-1"] }, async (_server, base) => {
+    const { status, stdout } = await run(["probe", ...base, ...AUTH, "--json"]);
+    assert.equal(status, 0);
+    const results = JSON.parse(stdout).results;
+    for (const result of results) {
+      assert.equal(result.result, "authenticated", result.mechanism);
+      assert.equal(result.serverVerified, true);
+      assert.equal(result.iterations, 4096);
+    }
+    const text = await run(["probe", ...base, ...AUTH]);
+    assert.match(
+      text.stdout,
+      /^ {2}SCRAM-SHA-256: authenticated \(qop auth, server verified, 4096 iterations\)/m,
+    );
   });
 });

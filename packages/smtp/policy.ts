@@ -419,7 +419,16 @@ class AuthRun {
   }
 
   #failedAttempt(name: string, tried: Exclude<TryResult, { outcome: SaslOutcome }>): AttemptResult {
-    const { result, reply } = classifyAuthFailure(tried.failure, tried.afterAuth !== undefined);
+    const classified = classifyAuthFailure(tried.failure, tried.afterAuth !== undefined);
+    const { reply } = classified;
+    // A server that refused inside the exchange (SCRAM `e=invalid-proof`) made the decision,
+    // not saslkit: the client only cancelled what the server had already ended.
+    const verdict = tried.client?.serverError?.code;
+    const result: AttemptResult = classified.result !== "client-error" || verdict === undefined
+      ? classified.result
+      : verdict === "authentication-failed"
+      ? "bad-credentials"
+      : "rejected";
     // 421: the server is closing this connection; a retry needs a new one.
     if (reply?.code === 421) this.#session?.close();
     const failure = tried.failure;

@@ -8,7 +8,8 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { Buffer } from "node:buffer";
-import type { ChannelBindings, ChannelBindingType } from "@saslkit/sasl";
+import type { ChannelBindings } from "@saslkit/sasl";
+import { channelBindingsOf } from "./_channel_bindings.ts";
 import { SmtpError } from "./error.ts";
 
 /**
@@ -181,21 +182,7 @@ class SocketTransport implements SmtpTransport {
   channelBindings(): ChannelBindings {
     const socket = this.#socket as tls.TLSSocket;
     if (!this.#secure || typeof socket.getProtocol !== "function") return {};
-    const bindings: Partial<Record<ChannelBindingType, Uint8Array>> = {};
-    // Each type the runtime cannot give is left out; Deno 2.9 has no exportKeyingMaterial.
-    try {
-      if (socket.getProtocol() === "TLSv1.3") {
-        const data = socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
-        bindings["tls-exporter"] = new Uint8Array(data);
-      } else {
-        // RFC 5929 §3.1: the first Finished message of the handshake, the client's here.
-        const finished = socket.getFinished();
-        if (finished) bindings["tls-unique"] = new Uint8Array(finished);
-      }
-    } catch {
-      // Absent, as documented.
-    }
-    return bindings;
+    return channelBindingsOf(socket, "client");
   }
 }
 

@@ -224,6 +224,8 @@ export class ScramClient implements ClientMechanism {
   #expectedServerSignature: Uint8Array | undefined;
   #serverFinal: Uint8Array | undefined;
   #serverError: ScramServerError | undefined;
+  // The server's iteration count, reported in the outcome (a probe shows it).
+  #iterations: number | undefined;
 
   /**
    * Prepares the credentials and the first message.
@@ -374,13 +376,15 @@ export class ScramClient implements ClientMechanism {
     }
     this.#state = "finished";
     this.#wipe();
+    const iterations = this.#iterations!;
     return this.#authorizationId === undefined
-      ? { mechanism: this.name, authenticationId: this.#username, qop: "auth" }
+      ? { mechanism: this.name, authenticationId: this.#username, qop: "auth", iterations }
       : {
         mechanism: this.name,
         authenticationId: this.#username,
         authorizationId: this.#authorizationId,
         qop: "auth",
+        iterations,
       };
   }
 
@@ -407,6 +411,7 @@ export class ScramClient implements ClientMechanism {
     const salt = base64Attribute(saltText, "s", "malformed-challenge", what);
     if (salt.length === 0) throw malformed("malformed-challenge", "SCRAM salt is empty");
     const iterations = parsePositNumber(iterationText);
+    this.#iterations = iterations;
     if (iterations === undefined) {
       throw malformed("malformed-challenge", "SCRAM iteration count is not a positive number");
     }

@@ -26,7 +26,12 @@
  * const serverFinal = await server.next(clientFinal); // "v=<server signature>", done
  * assert.equal(serverFinal.done, true);
  * const outcome = client.finish(serverFinal.challenge); // throws unless v= is right
- * assert.deepEqual(outcome, { mechanism: "SCRAM-SHA-256", authenticationId: "user", qop: "auth" });
+ * assert.deepEqual(outcome, {
+ *   mechanism: "SCRAM-SHA-256",
+ *   authenticationId: "user",
+ *   qop: "auth",
+ *   iterations: 4096, // what the server asked for
+ * });
  * ```
  *
  * ## Driving it from a protocol

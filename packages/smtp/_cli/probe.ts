@@ -51,6 +51,13 @@ export interface ProbeResultJson {
   readonly replies: readonly ReplyJson[];
   readonly qop: Qop | null;
   readonly cipher: string | null;
+  /**
+   * Whether the mechanism checked the server's proof (DIGEST-MD5 rspauth, SCRAM signature) and
+   * it was right; false for mechanisms that cannot; null when there was no 235.
+   */
+  readonly serverVerified: boolean | null;
+  /** The PBKDF2 iteration count a SCRAM server asked for; null otherwise. */
+  readonly iterations: number | null;
   /** Whether NOOP after 235 got an answer; null when there was no 235. */
   readonly survivedNextCommand: boolean | null;
   readonly error: string | null;
@@ -135,6 +142,8 @@ async function probeOne(
     replies: fields.replies ?? [],
     qop: fields.qop ?? null,
     cipher: fields.cipher ?? null,
+    serverVerified: fields.serverVerified ?? null,
+    iterations: fields.iterations ?? null,
     survivedNextCommand: fields.survivedNextCommand ?? null,
     error: fields.error ?? null,
     connection: fields.connection ?? null,
@@ -184,6 +193,9 @@ async function probeOne(
       replies: authReplies,
       qop: outcome.qop,
       cipher: outcome.cipher ?? null,
+      // finish() throws unless a mechanism that can verify the server did.
+      serverVerified: client.properties.verifiesServer,
+      iterations: outcome.iterations ?? null,
       survivedNextCommand: survived,
       error,
     });
@@ -214,16 +226,20 @@ function describeResult(result: ProbeResultJson): string[] {
   const note = result.advertised ? "" : " (not advertised)";
   const lines: string[] = [];
   if (result.authenticated) {
-    const protection = result.qop === "auth" || result.qop === null
+    const protection = (result.qop === "auth" || result.qop === null
       ? `qop ${result.qop ?? "auth"}`
-      : `qop ${result.qop}${result.cipher ? `, cipher ${result.cipher}` : ""}`;
+      : `qop ${result.qop}${result.cipher ? `, cipher ${result.cipher}` : ""}`) +
+      (result.serverVerified ? ", server verified" : ", server not verified") +
+      (result.iterations === null ? "" : `, ${result.iterations} iterations`);
     lines.push(
       result.survivedNextCommand
         ? `${result.mechanism}${note}: authenticated (${protection}); NOOP afterwards: ok`
         : `${result.mechanism}${note}: authenticated (${protection}), but the connection did ` +
           `not survive the next command: ${result.error}`,
     );
-    if (result.survivedNextCommand && result.error) lines.push(`  note: ${result.error}`);
+    if (result.survivedNextCommand && result.error) {
+      lines.push(`  note: ${result.error}`);
+    }
   } else if (SKIPS.includes(result.result)) {
     lines.push(`${result.mechanism}${note}: not tried: ${result.error}`);
   } else {

@@ -24,6 +24,7 @@ import {
   showResponse,
 } from "./sasl.ts";
 import { concat, escapeControls } from "../_bytes.ts";
+import { channelBindingsOf } from "../_channel_bindings.ts";
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionContext {
@@ -511,7 +512,12 @@ export class Connection {
     }
     let mechanism: ServerMechanism;
     try {
-      mechanism = createMechanism(descriptor, this.#options);
+      mechanism = createMechanism(descriptor, this.#options, {
+        secure: this.#tls,
+        channelBindings: this.#tls
+          ? channelBindingsOf(this.#socket as tls.TLSSocket, "server")
+          : {},
+      });
     } catch (error) {
       if (!(error instanceof SaslError)) throw error;
       this.#event(`AUTH ${name} cannot be served: ${error.message}`);

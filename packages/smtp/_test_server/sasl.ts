@@ -1,7 +1,7 @@
 // The server mechanisms of the test server come from the registry; this file only builds
 // them from the test server's users and options, and shows their messages in its transcript.
 
-import type { MechanismDescriptor, ServerMechanism } from "@saslkit/sasl";
+import type { ChannelBindings, MechanismDescriptor, ServerMechanism } from "@saslkit/sasl";
 import { SMTP_REGISTRY } from "../mechanisms.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { escapeControls } from "../_bytes.ts";
@@ -12,10 +12,19 @@ export function serverDescriptor(name: string): MechanismDescriptor | undefined 
   return SMTP_REGISTRY.get(name);
 }
 
+/** What the connection of an AUTH command knows about its channel. */
+export interface ConnectionState {
+  /** Whether TLS is on. */
+  readonly secure: boolean;
+  /** The server end's channel-binding data. */
+  readonly channelBindings: ChannelBindings;
+}
+
 /** A fresh server mechanism for one AUTH command, from the test server's users. */
 export function createMechanism(
   descriptor: MechanismDescriptor,
   options: ResolvedOptions,
+  connection: ConnectionState,
 ): ServerMechanism {
   const { users, tokens } = options;
   const token = (bearer: string) => {
@@ -30,7 +39,8 @@ export function createMechanism(
   return descriptor.createServer(store, {
     service: "smtp",
     host: options.domain,
-    secure: false,
+    secure: connection.secure,
+    channelBindings: connection.channelBindings,
     offered: options.mechanisms,
     options: {
       digestMd5: {
