@@ -2,7 +2,7 @@
  * A private PostgreSQL cluster for the SCRAM interop tests: `initdb` in a temporary folder,
  * listening on 127.0.0.1 at a free port (no Unix socket outside the folder), `ssl = on` with a
  * self-signed certificate that openssl makes at start, `password_encryption = scram-sha-256`, and
- * a pg_hba.conf that allows nothing but `hostssl … scram-sha-256`. PostgreSQL refuses to run as
+ * a pg_hba.conf that allows nothing over TCP but `hostssl … scram-sha-256`. PostgreSQL refuses to run as
  * root, so as root every command runs as the `postgres` user (`runuser`), which must own the
  * folder; as anyone else it runs as that user. Test tooling only.
  *
@@ -22,6 +22,13 @@ import {
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { serverCertificate } from "./pg_wire.ts";
+
+/** The DER bytes of a PEM certificate. */
+export function pemToDer(pem: string): Uint8Array {
+  const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "");
+  return Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+}
 
 /** Where PostgreSQL 15's programs live on Debian (they are not on PATH there). */
 const PG_BIN_DIRS = ["/usr/lib/postgresql/15/bin"];
@@ -51,6 +58,8 @@ export interface Cluster {
    * reloads the configuration (PostgreSQL rereads ssl_cert_file on SIGHUP).
    */
   rotateCertificate(key: KeySpec, digest: string): Promise<ClusterCertificate>;
+  /** Runs SQL with psql over the private Unix socket; throws on failure. */
+  psql(sql: string): string;
   /** The server log so far. */
   log(): string;
   /** Stops the server (immediate mode) and removes the folder. */
@@ -165,7 +174,8 @@ export async function startCluster(
 ): Promise<ClusterStart> {
   const initdb = findBinary("initdb");
   const pgCtl = findBinary("pg_ctl");
-  if (!initdb || !pgCtl) {
+  const psql = findBinary("psql");
+  if (!initdb || !pgCtl || !psql) {
     return { ok: false, reason: "initdb/pg_ctl not found (apt-get install postgresql-15)" };
   }
   if (!findBinary("openssl")) return { ok: false, reason: "openssl not found" };
@@ -223,7 +233,9 @@ export async function startCluster(
     `max_connections = 20`,
     `log_connections = on`,
   ].join("\n") + "\n";
-  const hba = "hostssl all all 127.0.0.1/32 scram-sha-256\n";
+  // TCP: TLS and SCRAM only. The Unix socket lives in the 0700 folder (only its owner and root
+  // reach it) and trusts, so that the tests can create roles with psql.
+  const hba = "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n";
   const confPath = join(data, "postgresql.auto.conf");
   writeFileSync(confPath, conf);
   writeFileSync(join(data, "pg_hba.conf"), hba);
@@ -244,15 +256,42 @@ export async function startCluster(
     user: options.user,
     password: options.password,
     certificate,
-    rotateCertificate(key, digest) {
+    async rotateCertificate(key, digest) {
       const made = makeCertificate(dir, key, digest);
-      if (typeof made === "string") return Promise.reject(new Error(made));
+      if (typeof made === "string") throw new Error(made);
       const reload = as.run([pgCtl, "-D", data, "reload"]);
-      if (reload.status !== 0) return Promise.reject(new Error(`reload: ${reload.output}`));
+      if (reload.status !== 0) throw new Error(`reload: ${reload.output}`);
       certificate = made;
       cluster.certificate = made;
-      // The postmaster rereads the files when it handles SIGHUP; give it a moment.
-      return new Promise((resolve) => setTimeout(() => resolve(made), 300));
+      // The postmaster rereads the files when it handles SIGHUP: wait until it serves the new one.
+      const wanted = pemToDer(made.pem).join(",");
+      for (let i = 0; i < 50; i++) {
+        const served = await serverCertificate("127.0.0.1", port, made.pem).catch(() => undefined);
+        if (served && served.join(",") === wanted) return made;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error("PostgreSQL did not pick up the new certificate within 5 s");
+    },
+    psql(sql) {
+      const r = as.run([
+        psql!,
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        dir,
+        "-p",
+        String(port),
+        "-U",
+        options.user,
+        "-d",
+        "postgres",
+        "-c",
+        sql,
+      ]);
+      if (r.status !== 0) throw new Error(`psql failed: ${r.output.trim()}`);
+      return r.output;
     },
     log: () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
     stop() {

@@ -1,0 +1,154 @@
+// SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (tls-server-end-point) against PostgreSQL 15: a private
+// cluster (postgres/cluster.ts: initdb in a temporary folder, 127.0.0.1, a free port, TLS with a
+// self-signed certificate openssl makes now, scram-sha-256 only) and a minimal startup exchange
+// over its wire protocol (postgres/pg_wire.ts). PostgreSQL is the only real server here with
+// tls-server-end-point; the binding data comes from the certificate's DER as node:tls hands it.
+//
+// One test with steps, so that the cluster is stopped whatever happens. The harness is proven
+// with Cyrus's SCRAM client first, then saslkit's client takes its place.
+
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { type Peer, startPeer } from "./peer.ts";
+import { type Cluster, pemToDer, startCluster } from "./postgres/cluster.ts";
+import { authenticate, connectTls, type PgSaslClient } from "./postgres/pg_wire.ts";
+import {
+  announceUnavailable,
+  CI,
+  cyrusPeer,
+  ensureScramPeers,
+  hex,
+  type PeerAvailability,
+} from "./scram_peers.ts";
+
+const HINT = "Run scripts/peers/scram_peers.sh as root (apt-get install postgresql-15 openssl).";
+const USER = "chris";
+const PASSWORD = "pencil and paper";
+/** A second role whose password SASLprep changes: soft hyphen mapped out, U+2168 to "IX". */
+const PREP_USER = "jos\u00e9";
+const PREP_PASSWORD = "c\u00e4r\u00adot \u2168";
+const PREP_PASSWORD_PREPARED = "c\u00e4rot IX";
+
+const cyrus = cyrusPeer();
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array) => decoder.decode(bytes);
+
+/** A Cyrus SCRAM client (the line-protocol peer) as the wire driver's client. */
+function cyrusClient(peer: Peer, mechanism: string): PgSaslClient {
+  return {
+    async start(offered) {
+      assert.ok(offered.includes(mechanism), `server offers ${offered}`);
+      return { mechanism, initial: (await peer.expect("C")).data };
+    },
+    async next(challenge) {
+      peer.send(challenge);
+      return (await peer.expect("C")).data;
+    },
+    async finish(data) {
+      peer.send(data);
+      const message = await peer.read();
+      if (message.kind === "C") await peer.expect("OK");
+      else if (message.kind !== "OK") throw new Error(`Cyrus client: ${JSON.stringify(message)}`);
+    },
+  };
+}
+
+/** RFC 5929 §4.1 for the certificates made here (signed with SHA-256 or SHA-384). */
+function endPointHash(der: Uint8Array, digest: string): Uint8Array {
+  const hash = digest === "md5" || digest === "sha1" ? "sha256" : digest;
+  return new Uint8Array(createHash(hash).update(der).digest());
+}
+
+async function runCyrus(
+  cluster: Cluster,
+  mechanism: string,
+  password: string,
+  cbData?: (der: Uint8Array) => Uint8Array,
+) {
+  if (!cyrus.ok) throw new Error(`the Cyrus peer is needed for the harness: ${cyrus.reason}`);
+  const tls = await connectTls(cluster.host, cluster.port, cluster.certificate.pem);
+  const peer = await startPeer(cyrus.command, {
+    role: "client",
+    mechanism,
+    username: USER,
+    password,
+    service: "postgres",
+    host: cluster.host,
+    qop: "auth",
+    ...(cbData ? { cbType: "tls-server-end-point", cbData: hex(cbData(tls.certificate)) } : {}),
+  });
+  try {
+    return await authenticate(tls, USER, "postgres", cyrusClient(peer, mechanism));
+  } finally {
+    await peer.close();
+  }
+}
+
+function postgresAvailable(): PeerAvailability {
+  const install = ensureScramPeers();
+  return install ? { ok: false, reason: install } : { ok: true, command: [], version: "" };
+}
+
+const availability = postgresAvailable();
+if (!availability.ok) announceUnavailable("PostgreSQL", availability.reason, HINT);
+
+Deno.test({
+  name: "postgres live: SCRAM over the wire protocol",
+  ignore: !availability.ok && !CI,
+  async fn(t) {
+    if (!availability.ok) throw new Error(`PostgreSQL cannot start: ${availability.reason}`);
+    const started = await startCluster({ user: USER, password: PASSWORD });
+    if (!started.ok) throw new Error(`PostgreSQL cannot start: ${started.reason}`);
+    const cluster = started.cluster;
+    try {
+      cluster.psql(
+        `CREATE ROLE "${PREP_USER}" LOGIN PASSWORD '${PREP_PASSWORD}'`,
+      );
+
+      // ------------------------------------------------------ the harness, with Cyrus's client
+      await t.step("harness: Cyrus client, SCRAM-SHA-256", async () => {
+        const result = await runCyrus(cluster, "SCRAM-SHA-256", PASSWORD);
+        assert.deepEqual(result.offered, ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"]);
+        assert.equal(result.error, undefined);
+        assert.equal(result.authenticated, true);
+        assert.match(result.parameters.server_version, /^15\./);
+        assert.equal(text(result.messages[0].data).slice(0, 3), "n,,");
+      });
+
+      await t.step("harness: Cyrus client, SCRAM-SHA-256-PLUS tls-server-end-point", async () => {
+        const digest = cluster.certificate.digest;
+        const result = await runCyrus(
+          cluster,
+          "SCRAM-SHA-256-PLUS",
+          PASSWORD,
+          (der) => endPointHash(der, digest),
+        );
+        assert.equal(result.error, undefined);
+        assert.equal(result.authenticated, true);
+        assert.ok(text(result.messages[0].data).startsWith("p=tls-server-end-point,,"));
+      });
+
+      await t.step("harness: PostgreSQL refuses Cyrus's wrong end-point hash", async () => {
+        const result = await runCyrus(cluster, "SCRAM-SHA-256-PLUS", PASSWORD, (der) => {
+          const hash = endPointHash(der, "sha256");
+          hash[0] ^= 1;
+          return hash;
+        });
+        assert.equal(result.authenticated, false);
+        assert.deepEqual(result.error, {
+          severity: "FATAL",
+          code: "28000",
+          message: "SCRAM channel binding check failed",
+        });
+      });
+
+      await t.step("harness: the served certificate is the one made for this run", async () => {
+        const tls = await connectTls(cluster.host, cluster.port, cluster.certificate.pem);
+        tls.socket.destroy();
+        assert.deepEqual(tls.certificate, pemToDer(cluster.certificate.pem));
+      });
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
