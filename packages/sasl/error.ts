@@ -24,6 +24,10 @@
  * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
+ * - `iteration-count-rejected`: the server's SCRAM iteration count is outside the caller's range.
+ * - `channel-binding-mismatch`: the peer's channel binding (type or data) differs from this side's.
+ * - `channel-binding-downgrade`: a client that can bind was told the server cannot (SCRAM `y`).
+ * - `server-rejected`: the server ended the exchange with its own error (SCRAM `e=`).
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -42,7 +46,11 @@ export type SaslErrorCode =
   | "stale-nonce"
   | "integrity-check-failed"
   | "sequence-mismatch"
-  | "buffer-too-large";
+  | "buffer-too-large"
+  | "iteration-count-rejected"
+  | "channel-binding-mismatch"
+  | "channel-binding-downgrade"
+  | "server-rejected";
 
 /**
  * A failure of a SASL exchange or of a security layer.

@@ -46,3 +46,4 @@ export * from "./digest_md5/server.ts";
 export * from "./plain.ts";
 export * from "./login.ts";
 export * from "./cram_md5.ts";
+export * from "./channel_binding.ts";
