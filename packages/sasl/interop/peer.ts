@@ -42,8 +42,18 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
-import type { ClientMechanism, SaslOutcome, ServerMechanism } from "../mechanism.ts";
+import type { ClientMechanism, SaslOutcome, ServerMechanism, ServerStep } from "../mechanism.ts";
 import type { SecurityLayer } from "../security_layer.ts";
+
+/** A client mechanism whose `next` may be asynchronous (SCRAM's is: PBKDF2 via WebCrypto). */
+export type DrivenClient = Omit<ClientMechanism, "next"> & {
+  next(challenge: Uint8Array): Uint8Array | Promise<Uint8Array>;
+};
+
+/** A server mechanism whose `next` may be asynchronous. */
+export type DrivenServer = Omit<ServerMechanism, "next"> & {
+  next(response: Uint8Array | undefined): ServerStep | Promise<ServerStep>;
+};
 
 /** The JSON a peer is started with. Extra keys are passed through untouched. */
 export interface PeerConfig {
@@ -462,7 +472,7 @@ async function expectC(peer: Peer, context: string): Promise<Uint8Array | PeerRe
  * ```
  */
 export async function runClientWithPeerServer(
-  client: ClientMechanism,
+  client: DrivenClient,
   peer: Peer,
   options: ExchangeOptions = {},
 ): Promise<ClientExchangeResult> {
@@ -516,7 +526,7 @@ export async function runClientWithPeerServer(
  */
 export async function runPeerClientWithServer(
   peer: Peer,
-  server: ServerMechanism,
+  server: DrivenServer,
   options: ExchangeOptions & { initialResponse?: boolean } = {},
 ): Promise<ServerExchangeResult> {
   const messages: ExchangeMessage[] = [];
