@@ -137,7 +137,7 @@ function main(): void {
       finished = true;
       child.stdin.end();
     }
-    const error = /^(?:\S*\/)?gsasl: (.*)$/m.exec(stderrText);
+    const error = /^(?:\S*\/)?gsasl: (.*)\n/m.exec(stderrText);
     // After "finished", gsasl's application-data phase reports "poll stdin" when its stdin is
     // closed; that is the end of the session, not a failure.
     if (error && !failed && !finished) {
