@@ -9,6 +9,9 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { tlsServerEndPoint } from "../channel_binding.ts";
+import { SaslError } from "../error.ts";
+import { ScramClient, type ScramClientOptions } from "../scram/mod.ts";
 import { type Peer, startPeer } from "./peer.ts";
 import { type Cluster, pemToDer, startCluster } from "./postgres/cluster.ts";
 import { authenticate, connectTls, type PgSaslClient } from "./postgres/pg_wire.ts";
@@ -51,6 +54,48 @@ function cyrusClient(peer: Peer, mechanism: string): PgSaslClient {
       else if (message.kind !== "OK") throw new Error(`Cyrus client: ${JSON.stringify(message)}`);
     },
   };
+}
+
+/** saslkit's SCRAM client as the wire driver's client; `outcome` gets what finish() returned. */
+function saslkitClient(client: ScramClient, record: { outcome?: unknown } = {}): PgSaslClient {
+  return {
+    start(offered) {
+      assert.ok(offered.includes(client.name), `server offers ${offered}`);
+      return Promise.resolve({ mechanism: client.name, initial: client.start() });
+    },
+    next: (challenge) => client.next(challenge),
+    finish(data) {
+      record.outcome = client.finish(data);
+      return Promise.resolve();
+    },
+  };
+}
+
+async function runSaslkit(
+  cluster: Cluster,
+  options: Omit<ScramClientOptions, "hash" | "username" | "password"> & {
+    user?: string;
+    password?: string;
+    binding?: (der: Uint8Array) => Uint8Array;
+  } = {},
+) {
+  const tls = await connectTls(cluster.host, cluster.port, cluster.certificate.pem);
+  const { user = USER, password = PASSWORD, binding, ...rest } = options;
+  const client = new ScramClient({
+    hash: "SHA-256",
+    username: user,
+    password,
+    ...(binding
+      ? {
+        channelBinding: { type: "tls-server-end-point", data: binding(tls.certificate) },
+        serverOffersPlus: true,
+      }
+      : {}),
+    ...rest,
+  });
+  const record: { outcome?: unknown } = {};
+  const result = await authenticate(tls, user, "postgres", saslkitClient(client, record));
+  return { result, client, outcome: record.outcome };
 }
 
 /** RFC 5929 §4.1 for the certificates made here (signed with SHA-256 or SHA-384). */
@@ -141,6 +186,116 @@ Deno.test({
           message: "SCRAM channel binding check failed",
         });
       });
+
+      // ------------------------------------------------------------------ saslkit's client
+      await t.step("saslkit client, SCRAM-SHA-256", async () => {
+        const { result, outcome } = await runSaslkit(cluster);
+        assert.equal(result.error, undefined);
+        assert.equal(result.authenticated, true);
+        assert.equal(result.mechanism, "SCRAM-SHA-256");
+        assert.deepEqual(
+          (outcome as { mechanism: string }).mechanism,
+          "SCRAM-SHA-256",
+        );
+        assert.ok(text(result.messages[0].data).startsWith(`n,,n=${USER},r=`));
+        assert.match(text(result.messages.at(-1)!.data), /^v=/);
+      });
+
+      await t.step(
+        "saslkit client, SCRAM-SHA-256-PLUS tls-server-end-point (RSA, SHA-256)",
+        async () => {
+          const { result } = await runSaslkit(cluster, { binding: tlsServerEndPoint });
+          assert.equal(result.error, undefined);
+          assert.equal(result.authenticated, true);
+          assert.equal(result.mechanism, "SCRAM-SHA-256-PLUS");
+          assert.ok(text(result.messages[0].data).startsWith("p=tls-server-end-point,,"));
+        },
+      );
+
+      await t.step("saslkit client with a wrong password: 28P01", async () => {
+        const { result, outcome } = await runSaslkit(cluster, { password: "pencil and pen" });
+        assert.equal(result.authenticated, false);
+        assert.deepEqual(result.error, {
+          severity: "FATAL",
+          code: "28P01",
+          message: `password authentication failed for user "${USER}"`,
+        });
+        assert.equal(result.messages.length, 3); // no server-final: the client never finished
+        assert.equal(outcome, undefined);
+      });
+
+      await t.step("saslkit client binding another certificate: 28000", async () => {
+        const { result } = await runSaslkit(cluster, {
+          binding: (der) => {
+            const hash = tlsServerEndPoint(der);
+            hash[hash.length - 1] ^= 0x80;
+            return hash;
+          },
+        });
+        assert.equal(result.authenticated, false);
+        assert.deepEqual(result.error, {
+          severity: "FATAL",
+          code: "28000",
+          message: "SCRAM channel binding check failed",
+        });
+      });
+
+      await t.step("saslkit client that could bind but says y: PostgreSQL refuses", async () => {
+        const tls = await connectTls(cluster.host, cluster.port, cluster.certificate.pem);
+        const client = new ScramClient({
+          hash: "SHA-256",
+          username: USER,
+          password: PASSWORD,
+          channelBinding: {
+            type: "tls-server-end-point",
+            data: tlsServerEndPoint(tls.certificate),
+          },
+        });
+        assert.equal(client.name, "SCRAM-SHA-256");
+        const result = await authenticate(tls, USER, "postgres", saslkitClient(client));
+        assert.ok(text(result.messages[0].data).startsWith("y,,"));
+        assert.equal(result.authenticated, false);
+        // Refused at the client-first message: no server-first was sent.
+        assert.equal(result.messages.length, 1);
+        assert.deepEqual(result.error, {
+          severity: "FATAL",
+          code: "28000",
+          message: "SCRAM channel binding negotiation error",
+        });
+      });
+
+      await t.step("SASLprep: PostgreSQL and saslkit prepare the password alike", async () => {
+        for (const password of [PREP_PASSWORD, PREP_PASSWORD_PREPARED]) {
+          const { result } = await runSaslkit(cluster, { user: PREP_USER, password });
+          assert.equal(result.error, undefined, JSON.stringify(password));
+          assert.equal(result.authenticated, true);
+        }
+        const { result } = await runSaslkit(cluster, { user: PREP_USER, password: "cärot" });
+        assert.equal(result.error?.code, "28P01");
+      });
+
+      await t.step("SASLprep: a prohibited password fails in saslkit before any I/O", () => {
+        assert.throws(
+          () => new ScramClient({ hash: "SHA-256", username: USER, password: "bell" }),
+          (error) => error instanceof SaslError && error.code === "invalid-argument",
+        );
+      });
+
+      await t.step(
+        "saslkit client, SCRAM-SHA-256-PLUS after a switch to an ECDSA P-384 / SHA-384 certificate",
+        async () => {
+          const made = await cluster.rotateCertificate("ec:secp384r1", "sha384");
+          const der = pemToDer(made.pem);
+          assert.deepEqual(tlsServerEndPoint(der), endPointHash(der, "sha384"));
+          assert.equal(tlsServerEndPoint(der).length, 48);
+          const { result } = await runSaslkit(cluster, { binding: tlsServerEndPoint });
+          assert.equal(result.error, undefined);
+          assert.equal(result.authenticated, true);
+          // And the SHA-256 of the same DER, the wrong hash for this certificate, is refused.
+          const wrong = await runSaslkit(cluster, { binding: (d) => endPointHash(d, "sha256") });
+          assert.equal(wrong.result.error?.message, "SCRAM channel binding check failed");
+        },
+      );
 
       await t.step("harness: the served certificate is the one made for this run", async () => {
         const tls = await connectTls(cluster.host, cluster.port, cluster.certificate.pem);
