@@ -52,9 +52,10 @@ export function gsaslPeer(): PeerAvailability {
     const install = ensureScramPeers();
     version = probe();
     if (version.status !== 0) {
+      const why = version.error?.message ?? `exit status ${version.status} ${version.stderr ?? ""}`;
       return {
         ok: false,
-        reason: `gsasl cannot run (${version.error ?? version.stderr}); ${install ?? ""}`,
+        reason: `gsasl --version failed: ${why.trim()}${install ? `; ${install}` : ""}`,
       };
     }
   }
@@ -65,6 +66,13 @@ export function gsaslPeer(): PeerAvailability {
     command: [Deno.execPath(), "run", "--allow-run=gsasl", "--allow-env", GSASL_ADAPTER],
     version: first,
   };
+}
+
+/** Available when both are; runs with the first one's command. */
+export function both(first: PeerAvailability, second: PeerAvailability): PeerAvailability {
+  if (!first.ok) return first;
+  if (!second.ok) return second;
+  return first;
 }
 
 /** Prints the loud banner of a suite that cannot run. */
