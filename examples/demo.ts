@@ -101,7 +101,7 @@ async function main(): Promise<void> {
 
   heading("3. saslkit, opting in to auth-conf: every later command is wrapped");
   await withServer({}, async (server) => {
-    const result = await send(server, { qop: "auth-conf" });
+    const result = await send(server, { digestMd5: { qop: ["auth-conf", "auth-int", "auth"] } });
     console.log(
       `\n    authenticated with ${result.mechanism}, qop=${result.outcome.qop}, ` +
         `cipher=${result.outcome.cipher}`,

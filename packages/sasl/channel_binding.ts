@@ -15,9 +15,6 @@ import { certificateHash, type CertificateHashName } from "./_hash.ts";
 import { decodeBase64 } from "./base64.ts";
 import { SaslError } from "./error.ts";
 
-/** The channel-binding types SCRAM-PLUS can use (RFC 5929, RFC 9266). */
-export type ChannelBindingType = "tls-unique" | "tls-server-end-point" | "tls-exporter";
-
 // Signature algorithm OIDs (dotted) and the hash RFC 5929 §4.1 asks for: the signature's own
 // hash, except that MD5 and SHA-1 are replaced by SHA-256.
 const SIGNATURE_HASHES: Readonly<Record<string, CertificateHashName>> = Object.freeze({

@@ -9,6 +9,8 @@
 import { decodeUtf8, hex, randomBytes, timingSafeEqual, utf8 } from "./_bytes.ts";
 import { hmacMd5 } from "./_hash.ts";
 import { SaslError } from "./error.ts";
+import { lookup, passwordCredentials, shown } from "./_descriptor.ts";
+import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
   MechanismProperties,
@@ -28,6 +30,8 @@ const CRAM_MD5_PROPERTIES: MechanismProperties = Object.freeze({
   verifiesServer: false,
   offersSecurityLayer: false,
   clientFirst: false,
+  channelBinding: false,
+  carriesAuthorizationId: false,
 });
 
 /** Options of a {@linkcode CramMd5Client}. */
@@ -342,3 +346,41 @@ function challengeProblem(
   }
   return undefined;
 }
+
+/**
+ * CRAM-MD5 in the mechanism registry: password credentials without an authorization identity;
+ * the server side needs the plaintext `store.password`; a transcript shows the username only.
+ *
+ * @example
+ * ```ts
+ * import { cramMd5Mechanism } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const response = new TextEncoder().encode("tim b913a602c7eda7a495b4e6e7334d3890");
+ * assert.equal(cramMd5Mechanism.redact(response, {}), "tim ***");
+ * ```
+ */
+export const cramMd5Mechanism: MechanismDescriptor = defineMechanism({
+  name: "CRAM-MD5",
+  properties: CRAM_MD5_PROPERTIES,
+  credentialKind: "password",
+  createClient(credentials) {
+    const { username, password, authorizationId } = passwordCredentials("CRAM-MD5", credentials);
+    if (authorizationId) {
+      throw new SaslError("invalid-argument", "CRAM-MD5 cannot carry an authorization identity");
+    }
+    return new CramMd5Client({ username, password });
+  },
+  createServer(store, context) {
+    return new CramMd5Server({
+      password: lookup("CRAM-MD5", store, "password"),
+      host: context.host,
+    });
+  },
+  redact(message) {
+    return shown(message, (text) => {
+      const space = text.lastIndexOf(" ");
+      return space > 0 ? `${text.slice(0, space)} ***` : "***";
+    });
+  },
+});

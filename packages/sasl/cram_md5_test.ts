@@ -44,6 +44,8 @@ Deno.test("CRAM-MD5 client: properties", () => {
     verifiesServer: false,
     offersSecurityLayer: false,
     clientFirst: false,
+    channelBinding: false,
+    carriesAuthorizationId: false,
   });
 });
 

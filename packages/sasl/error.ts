@@ -24,6 +24,7 @@
  * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
+ * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.
  * - `iteration-count-rejected`: the server's SCRAM iteration count is outside the caller's range.
  * - `channel-binding-mismatch`: the peer's channel binding (type or data) differs from this side's.
  * - `channel-binding-downgrade`: a client that can bind was told the server cannot (SCRAM `y`).
@@ -47,6 +48,7 @@ export type SaslErrorCode =
   | "integrity-check-failed"
   | "sequence-mismatch"
   | "buffer-too-large"
+  | "invalid-token"
   | "iteration-count-rejected"
   | "channel-binding-mismatch"
   | "channel-binding-downgrade"

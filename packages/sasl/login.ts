@@ -8,6 +8,8 @@
 
 import { decodeLatin1, decodeUtf8, utf8 } from "./_bytes.ts";
 import { SaslError } from "./error.ts";
+import { passwordCredentials, shown, text, verifyPassword } from "./_descriptor.ts";
+import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
   MechanismProperties,
@@ -98,6 +100,8 @@ export class LoginClient implements ClientMechanism {
       verifiesServer: false,
       offersSecurityLayer: false,
       clientFirst: options.initialResponse === true,
+      channelBinding: false,
+      carriesAuthorizationId: false,
     });
   }
 
@@ -317,3 +321,48 @@ function readField(what: string, bytes: Uint8Array): string {
   }
   return text;
 }
+
+const USERNAME_PROMPT_TEXT = /^\s*user ?name/i;
+
+/**
+ * LOGIN in the mechanism registry: password credentials without an authorization identity; a
+ * transcript shows the answer to a username prompt (or a username sent as the initial
+ * response) and hides every other answer.
+ *
+ * @example
+ * ```ts
+ * import { loginMechanism } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const enc = new TextEncoder();
+ * assert.equal(loginMechanism.redact(enc.encode("tim"), { lastChallenge: enc.encode("Username:") }), "tim");
+ * assert.equal(loginMechanism.redact(enc.encode("tanstaaf"), { lastChallenge: enc.encode("Password:") }), "***");
+ * ```
+ */
+export const loginMechanism: MechanismDescriptor = defineMechanism({
+  name: "LOGIN",
+  properties: Object.freeze({
+    sendsCleartextPassword: true,
+    verifiesServer: false,
+    offersSecurityLayer: false,
+    clientFirst: false,
+    channelBinding: false,
+    carriesAuthorizationId: false,
+  }),
+  credentialKind: "password",
+  createClient(credentials) {
+    const { username, password, authorizationId } = passwordCredentials("LOGIN", credentials);
+    if (authorizationId) {
+      throw new SaslError("invalid-argument", "LOGIN cannot carry an authorization identity");
+    }
+    return new LoginClient({ username, password });
+  },
+  createServer(store) {
+    return new LoginServer({ verify: verifyPassword(store, "LOGIN") });
+  },
+  redact(message, step) {
+    const prompt = step.lastChallenge === undefined ? undefined : text(step.lastChallenge);
+    const isUsername = prompt === undefined || USERNAME_PROMPT_TEXT.test(prompt);
+    return shown(message, (answer) => isUsername ? answer : "***");
+  },
+});

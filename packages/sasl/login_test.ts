@@ -47,7 +47,13 @@ Deno.test("LOGIN client: a second username prompt never receives the password", 
 });
 
 Deno.test("LOGIN client: properties", () => {
-  const base = { sendsCleartextPassword: true, verifiesServer: false, offersSecurityLayer: false };
+  const base = {
+    sendsCleartextPassword: true,
+    verifiesServer: false,
+    offersSecurityLayer: false,
+    channelBinding: false,
+    carriesAuthorizationId: false,
+  };
   assert.deepEqual(new LoginClient({ username: "u", password: "p" }).properties, {
     ...base,
     clientFirst: false,

@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { SaslError } from "./error.ts";
 import type { SecurityLayer } from "./security_layer.ts";
 
 /** What a mechanism does with secrets and with the server; lets a policy refuse weak ones. */
@@ -23,7 +24,20 @@ export interface MechanismProperties {
   readonly offersSecurityLayer: boolean;
   /** The client speaks first, so the protocol may send an initial response. */
   readonly clientFirst: boolean;
+  /** The exchange is bound to the TLS channel under it (the `-PLUS` mechanisms, RFC 5056). */
+  readonly channelBinding: boolean;
+  /** The client can ask to act as another identity (an authorization identity, authzid). */
+  readonly carriesAuthorizationId: boolean;
 }
+
+/**
+ * The channel-binding types of RFC 5929 and RFC 9266: `tls-unique` (TLS 1.2 and below),
+ * `tls-server-end-point` (a hash of the server's certificate) and `tls-exporter` (TLS 1.3).
+ */
+export type ChannelBindingType = "tls-unique" | "tls-server-end-point" | "tls-exporter";
+
+/** The channel-binding data a TLS connection provides, by type; a type it lacks is absent. */
+export type ChannelBindings = Readonly<Partial<Record<ChannelBindingType, Uint8Array>>>;
 
 /** Protection of a finished session, as RFC 2831 names it (`auth` when there is no layer). */
 export type Qop = "auth" | "auth-int" | "auth-conf";
@@ -73,10 +87,14 @@ export interface ClientMechanism {
   /**
    * Answers one server challenge.
    *
+   * Mechanisms whose work is cheap answer synchronously; those that derive keys (SCRAM's
+   * PBKDF2) return a promise, because the only native PBKDF2 in browsers, WebCrypto, is
+   * asynchronous. Protocol code always awaits the result, so every mechanism drives alike.
+   *
    * @throws {SaslError} when the challenge is malformed, the server fails verification,
-   * or the call comes at the wrong point of the exchange.
+   * or the call comes at the wrong point of the exchange (or the promise rejects with one).
    */
-  next(challenge: Uint8Array): Uint8Array;
+  next(challenge: Uint8Array): Uint8Array | Promise<Uint8Array>;
   /**
    * Accepts the server's success report and returns what was established. Protocols that
    * carry additional data with success pass it here. Throws when the server has not proved
@@ -85,6 +103,13 @@ export interface ClientMechanism {
    * @throws {SaslError} `server-not-verified` or `server-verification-failed`.
    */
   finish(additionalData?: Uint8Array): SaslOutcome;
+  /**
+   * The failure the server reported inside the exchange, when the mechanism has a way to
+   * report one before the protocol's final "failed" reply (an OAUTHBEARER error status, a
+   * SCRAM `e=` attribute). A protocol reads it after that reply: `invalid-token` says a fresh
+   * token may succeed.
+   */
+  readonly serverError?: SaslError;
 }
 
 /** One step of a server exchange. */
@@ -110,7 +135,7 @@ export interface ServerStep {
  * const server: ServerMechanism = new PlainServer({
  *   verify: (user, password) => user === "tim" && password === "tanstaaftanstaaf",
  * });
- * const step = server.next(new TextEncoder().encode("\0tim\0tanstaaftanstaaf"));
+ * const step = await server.next(new TextEncoder().encode("\0tim\0tanstaaftanstaaf"));
  * assert.equal(step.done, true);
  * assert.equal(server.outcome().authenticationId, "tim");
  * ```
@@ -120,11 +145,12 @@ export interface ServerMechanism {
   readonly name: string;
   /**
    * Takes the client's next message (`undefined` for "no initial response") and returns
-   * the next challenge, or `done`.
+   * the next challenge, or `done`. Like {@linkcode ClientMechanism.next}, it may return a
+   * promise; callers always await it.
    *
    * @throws {SaslError} when the response is malformed or authentication fails.
    */
-  next(response: Uint8Array | undefined): ServerStep;
+  next(response: Uint8Array | undefined): ServerStep | Promise<ServerStep>;
   /**
    * What the exchange established.
    *

@@ -6,7 +6,9 @@
  */
 
 import { concat, decodeUtf8, utf8 } from "./_bytes.ts";
+import { passwordCredentials, shown, verifyPassword } from "./_descriptor.ts";
 import { SaslError } from "./error.ts";
+import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
   MechanismProperties,
@@ -24,6 +26,8 @@ const PLAIN_PROPERTIES: MechanismProperties = Object.freeze({
   verifiesServer: false,
   offersSecurityLayer: false,
   clientFirst: true,
+  channelBinding: false,
+  carriesAuthorizationId: true,
 });
 
 /** Options of a {@linkcode PlainClient}. */
@@ -366,3 +370,42 @@ function readField(what: string, bytes: Uint8Array, mayBeEmpty: boolean): string
   }
   return text;
 }
+
+/**
+ * PLAIN in the mechanism registry: password credentials; the server side checks against
+ * `store.password`; a transcript shows the identities and hides the password.
+ *
+ * @example
+ * ```ts
+ * import { plainMechanism } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(plainMechanism.properties.sendsCleartextPassword, true);
+ * const server = plainMechanism.createServer(
+ *   { password: (user) => user === "tim" ? "tanstaaf" : undefined },
+ *   { service: "smtp", host: "mail.example.com" },
+ * );
+ * const step = await server.next(new TextEncoder().encode("\0tim\0tanstaaf"));
+ * assert.equal(step.done, true);
+ * ```
+ */
+export const plainMechanism: MechanismDescriptor = defineMechanism({
+  name: "PLAIN",
+  properties: PLAIN_PROPERTIES,
+  credentialKind: "password",
+  createClient(credentials) {
+    const { username, password, authorizationId } = passwordCredentials("PLAIN", credentials);
+    return new PlainClient({ username, password, authorizationId });
+  },
+  createServer(store) {
+    return new PlainServer({ verify: verifyPassword(store, "PLAIN"), authorize: store.authorize });
+  },
+  redact(message) {
+    // authzid NUL authcid NUL passwd: the identities stay, the password never does.
+    return shown(message, (text) => {
+      const first = text.indexOf("\0");
+      const second = first < 0 ? -1 : text.indexOf("\0", first + 1);
+      return second < 0 ? "***" : `${text.slice(0, second + 1)}***`;
+    });
+  },
+});

@@ -52,6 +52,8 @@ Deno.test("PLAIN client: properties", () => {
     verifiesServer: false,
     offersSecurityLayer: false,
     clientFirst: true,
+    channelBinding: false,
+    carriesAuthorizationId: true,
   });
 });
 

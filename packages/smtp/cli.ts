@@ -58,7 +58,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { SmtpCredentials } from "./mechanisms.ts";
+import type { PasswordCredentials } from "@saslkit/sasl";
 import { parseCliArgs, SHORT_USAGE, USAGE, UsageError } from "./_cli/args.ts";
 import { type ConnectSettings, TranscriptRecorder } from "./_cli/connection.ts";
 import { runProbe } from "./_cli/probe.ts";
@@ -139,7 +139,7 @@ export async function main(args: readonly string[], io: CliIo = {}): Promise<num
   }
   const { options } = parsed;
 
-  let credentials: SmtpCredentials | undefined;
+  let credentials: PasswordCredentials | undefined;
   if (options.user !== undefined) {
     const name = options.passwordEnv!;
     const password = (io.env ?? process.env)[name];

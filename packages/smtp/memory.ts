@@ -8,9 +8,6 @@
 /** How one mechanism fared with one server. */
 export type AttemptResult =
   | "authenticated"
-  | "not-offered"
-  | "not-implemented"
-  | "cleartext-refused"
   | "unsupported"
   | "temporary"
   | "bad-credentials"

@@ -7,26 +7,35 @@
  * @module
  */
 
-import type { DigestCipher, Qop, SaslOutcome } from "@saslkit/sasl";
-import { SmtpError, type SmtpErrorCode } from "./error.ts";
 import {
-  createClientMechanism,
-  DEFAULT_MECHANISMS,
-  type SmtpCredentials,
-  SUPPORTED_MECHANISMS,
-} from "./mechanisms.ts";
+  type ChannelBindingType,
+  type ClientMechanism,
+  credentialKind,
+  defaultRegistry,
+  type DigestMd5MechanismOptions,
+  type MechanismContext,
+  type MechanismDescriptor,
+  type MechanismRegistry,
+  type Qop,
+  type SaslOutcome,
+  type ScramMechanismOptions,
+  type SkippedMechanism,
+} from "@saslkit/sasl";
+import { SmtpError, type SmtpErrorCode } from "./error.ts";
+import { DEFAULT_MECHANISMS, type SmtpCredentials } from "./mechanisms.ts";
 import {
   type AttemptResult,
   InMemoryMechanismMemory,
   type MechanismMemory,
   orderByMemory,
+  type ServerRecord,
 } from "./memory.ts";
 import { formatReply, type SmtpReply } from "./reply.ts";
 import { SmtpSession } from "./session.ts";
 import type { TranscriptSink } from "./transcript.ts";
 import { connectTcp, type SmtpTransport } from "./transport.ts";
 
-/** What happened to one try of one mechanism. */
+/** What happened to one try of one mechanism (those never tried are in `skipped`). */
 export interface AuthAttempt {
   /** The mechanism. */
   readonly mechanism: string;
@@ -59,15 +68,20 @@ export interface AuthenticateOptions {
   readonly ca?: string | readonly string[];
   /** The name this client gives in EHLO. Default `localhost`. */
   readonly ehloName?: string;
-  /** The credentials. */
+  /** The credentials; only mechanisms that take their kind are tried. */
   readonly credentials: SmtpCredentials;
-  /** Mechanisms in order of preference. Default {@linkcode DEFAULT_MECHANISMS}. */
+  /** Mechanisms in order of preference, any case. Default {@linkcode DEFAULT_MECHANISMS}. */
   readonly mechanisms?: readonly string[];
-  /** The strongest DIGEST-MD5 protection to negotiate; default `auth` (no layer). */
-  readonly qop?: Qop;
-  /** Ciphers acceptable for `auth-conf`, most preferred first. */
-  readonly ciphers?: readonly DigestCipher[];
-  /** Allow PLAIN and LOGIN without TLS. Default false. */
+  /** Where mechanisms come from. Default `defaultRegistry` of `@saslkit/sasl`. */
+  readonly registry?: MechanismRegistry;
+  /**
+   * DIGEST-MD5 settings. `qop` lists the protection levels to accept (the strongest offered
+   * wins; default `["auth"]`, no layer); the session applies any layer negotiated.
+   */
+  readonly digestMd5?: DigestMd5MechanismOptions;
+  /** SCRAM settings: iteration bounds and channel binding (`prefer` by default). */
+  readonly scram?: ScramMechanismOptions;
+  /** Allow mechanisms that send a password or bearer token without TLS. Default false. */
   readonly allowCleartext?: boolean;
   /**
    * Send NOOP after 235, so that a server that drops the connection after authentication is
@@ -106,6 +120,8 @@ export interface AuthResult {
   readonly outcome: SaslOutcome;
   /** Every attempt, in order, the successful one last. */
   readonly attempts: readonly AuthAttempt[];
+  /** The mechanisms of the caller's order that were never tried, and why. */
+  readonly skipped: readonly SkippedMechanism[];
 }
 
 /**
@@ -114,6 +130,8 @@ export interface AuthResult {
 export class SmtpAuthError extends SmtpError {
   /** Every attempt, in order. */
   readonly attempts: readonly AuthAttempt[];
+  /** The mechanisms of the caller's order that were never tried, and why. */
+  readonly skipped: readonly SkippedMechanism[];
 
   /**
    * Creates the error.
@@ -122,16 +140,19 @@ export class SmtpAuthError extends SmtpError {
    * @param message A summary of the attempts.
    * @param attempts Every attempt, in order.
    * @param reply The last reply that decided an attempt.
+   * @param skipped The mechanisms never tried, and why.
    */
   constructor(
     code: SmtpErrorCode,
     message: string,
     attempts: readonly AuthAttempt[],
     reply?: SmtpReply,
+    skipped: readonly SkippedMechanism[] = [],
   ) {
     super(code, message, { reply });
     this.name = "SmtpAuthError";
     this.attempts = attempts;
+    this.skipped = skipped;
   }
 }
 
@@ -180,11 +201,17 @@ export function classifyAuthFailure(
 
 /**
  * Connects, says EHLO (and STARTTLS), and authenticates with the first mechanism of the
- * caller's order that works, reconnecting after any failure that leaves the connection
- * unusable.
+ * caller's order that the server offers, that takes the caller's kind of credentials and that
+ * works, reconnecting after any failure that leaves the connection unusable.
+ *
+ * Which mechanisms are tried comes from the registry's negotiation on the connection itself:
+ * nothing that sends a password or token crosses an unencrypted connection unless allowed, and
+ * SCRAM's `-PLUS` variants go first where TLS provides channel-binding data. A mechanism whose
+ * client cannot be built for these credentials (a username too long for PLAIN) is a failed
+ * attempt (`client-error`), and the next one is tried.
  *
  * @throws {SmtpAuthError} when no mechanism authenticated; {@linkcode SmtpError} when the
- * server cannot be reached or TLS fails.
+ * server cannot be reached, TLS fails, or the options are unusable (`invalid-argument`).
  *
  * @example
  * ```ts ignore
@@ -199,181 +226,320 @@ export function classifyAuthFailure(
  * ```
  */
 export async function authenticate(options: AuthenticateOptions): Promise<AuthResult> {
-  const security = options.security ?? "starttls-if-offered";
-  const port = options.port ?? (security === "tls" ? 465 : 587);
-  const serverKey = `${options.host}:${port}`;
-  const memory = options.memory ?? new InMemoryMechanismMemory();
-  const record = await memory.get(serverKey);
-  const order = orderByMemory(
-    (options.mechanisms ?? DEFAULT_MECHANISMS).map((m) => m.toUpperCase()),
-    record,
-  );
-  const attempts: AuthAttempt[] = [];
-  const failed: Record<string, AttemptResult> = { ...record?.failed };
-  const note = (attempt: AuthAttempt) => {
-    attempts.push(attempt);
-    if (attempt.result !== "not-offered" && attempt.result !== "not-implemented") {
-      failed[attempt.mechanism] = attempt.result;
-    }
-    options.onAttempt?.(attempt);
-  };
-
-  const open = async (): Promise<SmtpSession> => {
-    const transport = options.connect ? await options.connect() : await connectTcp({
-      host: options.host,
-      port,
-      security: security === "tls" ? "tls" : "none",
-      rejectUnauthorized: options.rejectUnauthorized,
-      ca: options.ca,
-      timeoutMs: options.timeoutMs,
-    });
-    let opened: SmtpSession | undefined;
-    try {
-      opened = await SmtpSession.open(transport, {
-        timeoutMs: options.timeoutMs,
-        transcript: options.transcript,
-      });
-      const ehloName = options.ehloName ?? "localhost";
-      const capabilities = await opened.ehlo(ehloName);
-      if (!opened.secure && security !== "none" && security !== "tls") {
-        if (capabilities.startTls) {
-          await opened.startTls(options.host);
-          await opened.ehlo(ehloName);
-        } else if (security === "starttls") {
-          throw new SmtpError("tls", "the server does not offer STARTTLS");
-        }
-      }
-      return opened;
-    } catch (error) {
-      if (opened) opened.close();
-      else transport.close();
-      throw error;
-    }
-  };
-
-  // Every try runs on a connection that has not authenticated and is still open; each check
-  // (offered? cleartext allowed?) is made on that very connection, after any reconnect.
-  let session: SmtpSession | undefined;
-  const usable = async (): Promise<SmtpSession> => {
-    if (!session || session.closed || session.authenticated) {
-      session?.close();
-      session = undefined;
-      session = await open();
-    }
-    return session;
-  };
-  let badCredentials = 0;
+  const run = new AuthRun(options);
   try {
-    for (const name of order) {
-      let retries = options.temporaryRetries ?? 1;
-      for (;;) {
-        const current = await usable();
-        if (!current.capabilities!.auth.includes(name)) {
-          note({ mechanism: name, result: "not-offered" });
-          break;
-        }
-        const mechanism = createClientMechanism(name, options.credentials, {
-          host: options.host,
-          qop: options.qop,
-          ciphers: options.ciphers,
-        });
-        if (!mechanism) {
-          note({
-            mechanism: name,
-            result: "not-implemented",
-            detail: SUPPORTED_MECHANISMS.includes(name)
-              ? "cannot carry the requested authorization identity"
-              : "saslkit does not implement it",
-          });
-          break;
-        }
-        if (
-          mechanism.properties.sendsCleartextPassword && !current.secure && !options.allowCleartext
-        ) {
-          note({
-            mechanism: name,
-            result: "cleartext-refused",
-            detail: "sends the password in the clear and the connection is not encrypted",
-          });
-          break;
-        }
-        let outcome: SaslOutcome | undefined;
-        let failure: unknown;
-        try {
-          outcome = await current.authenticate(mechanism);
-          if (options.verifyAfterAuth ?? true) await current.noop();
-        } catch (error) {
-          failure = error ?? new Error("unknown failure");
-        }
-        if (failure === undefined && outcome) {
-          note({
-            mechanism: name,
-            result: "authenticated",
-            qop: outcome.qop,
-            cipher: outcome.cipher,
-          });
-          await memory.set(serverKey, { worked: name, failed });
-          const result = { session: current, mechanism: name, outcome, attempts };
-          session = undefined; // handed to the caller: not closed below
-          return result;
-        }
-        const { result, reply } = classifyAuthFailure(failure, outcome !== undefined);
-        // 421: the server is closing this connection; a retry needs a new one.
-        if (reply?.code === 421) current.close();
-        note({
-          mechanism: name,
-          result,
-          reply,
-          detail: failure instanceof Error ? failure.message : String(failure),
-          qop: outcome?.qop,
-          cipher: outcome?.cipher,
-        });
-        if (result === "temporary" && retries-- > 0) continue;
-        if (result === "bad-credentials") {
-          badCredentials++;
-          const allBad = attempts.every((a) =>
-            a.result === "bad-credentials" || a.result === "not-offered" ||
-            a.result === "not-implemented" || a.result === "cleartext-refused"
-          );
-          if (
-            options.badCredentials === "stop" ||
-            (allBad && badCredentials >= (options.maxBadCredentials ?? 2))
-          ) {
-            throw new SmtpAuthError(
-              "auth-rejected",
-              `the server rejected the credentials (${formatReply(reply!)})`,
-              attempts,
-              reply,
-            );
-          }
-        }
-        break;
-      }
-    }
+    const result = await run.tryAll();
+    await run.remember(result.mechanism);
+    return result;
   } catch (error) {
-    await (session as SmtpSession | undefined)?.quit();
-    await memory.set(serverKey, { worked: record?.worked, failed });
+    await run.end();
     throw error;
   }
-  await (session as SmtpSession | undefined)?.quit();
-  await memory.set(serverKey, { worked: record?.worked, failed });
-  const tried = attempts.filter((a) =>
-    a.result !== "not-offered" && a.result !== "not-implemented"
-  );
-  if (tried.length > 0 && tried.every((a) => a.result === "cleartext-refused")) {
-    throw new SmtpAuthError(
-      "cleartext-refused",
-      "only mechanisms that send the password in the clear are left, and the connection is not " +
-        "encrypted; use TLS or allow cleartext explicitly",
-      attempts,
+}
+
+const SECURITY = ["tls", "starttls", "starttls-if-offered", "none"] as const;
+
+function checkOptions(options: AuthenticateOptions): void {
+  if (typeof options !== "object" || options === null) {
+    throw new SmtpError("invalid-argument", "authenticate() takes an options object");
+  }
+  if (typeof options.host !== "string" || options.host === "") {
+    throw new SmtpError("invalid-argument", "host must be a non-empty string");
+  }
+  if ("qop" in options || "ciphers" in options) {
+    // The options of 0.1; silently ignoring them would drop a layer the caller asked for.
+    throw new SmtpError(
+      "invalid-argument",
+      "qop and ciphers are DIGEST-MD5 settings: pass digestMd5: { qop: [...], ciphers: [...] }",
     );
   }
-  const summary = attempts.map((a) => `${a.mechanism}: ${a.result}`).join(", ");
-  const lastReply = [...attempts].reverse().find((a) => a.reply)?.reply;
-  throw new SmtpAuthError(
-    tried.length === 0 ? "no-mechanism" : "auth-rejected",
-    `authentication failed (${summary || "the server offers no AUTH"})`,
-    attempts,
-    lastReply,
-  );
+  if (options.security !== undefined && !SECURITY.includes(options.security)) {
+    throw new SmtpError("invalid-argument", `security must be one of ${SECURITY.join(", ")}`);
+  }
+  if (
+    options.mechanisms !== undefined &&
+    (!Array.isArray(options.mechanisms) || options.mechanisms.some((m) => typeof m !== "string"))
+  ) {
+    throw new SmtpError("invalid-argument", "mechanisms must be an array of mechanism names");
+  }
+  try {
+    credentialKind(options.credentials);
+  } catch (error) {
+    throw new SmtpError("invalid-argument", (error as Error).message);
+  }
+}
+
+type TryResult =
+  | { readonly outcome: SaslOutcome }
+  | {
+    readonly failure: unknown;
+    readonly afterAuth?: SaslOutcome;
+    readonly client?: ClientMechanism;
+  };
+
+// One call of authenticate(): the connection in use, the attempts so far, what to remember.
+class AuthRun {
+  readonly #options: AuthenticateOptions;
+  readonly #security: NonNullable<AuthenticateOptions["security"]>;
+  readonly #port: number;
+  readonly #serverKey: string;
+  readonly #memory: MechanismMemory;
+  readonly #registry: MechanismRegistry;
+  readonly #attempts: AuthAttempt[] = [];
+  readonly #skipped: SkippedMechanism[] = [];
+  #record: ServerRecord | undefined;
+  #failed: Record<string, AttemptResult> = {};
+  #session: SmtpSession | undefined;
+  #badCredentials = 0;
+
+  constructor(options: AuthenticateOptions) {
+    checkOptions(options);
+    this.#options = options;
+    this.#security = options.security ?? "starttls-if-offered";
+    this.#port = options.port ?? (this.#security === "tls" ? 465 : 587);
+    this.#serverKey = `${options.host}:${this.#port}`;
+    this.#memory = options.memory ?? new InMemoryMechanismMemory();
+    this.#registry = options.registry ?? defaultRegistry;
+  }
+
+  async tryAll(): Promise<AuthResult> {
+    this.#record = await this.#memory.get(this.#serverKey);
+    this.#failed = { ...this.#record?.failed };
+    const first = await this.#usable();
+    const { order, skipped } = this.#negotiate(first);
+    this.#skipped.push(...skipped);
+    const byMemory = orderByMemory(order.map((d) => d.name), this.#record);
+    for (const name of byMemory) {
+      const result = await this.#tryMechanism(order.find((d) => d.name === name)!);
+      if (result) return result;
+    }
+    throw this.#exhausted();
+  }
+
+  async remember(worked: string): Promise<void> {
+    await this.#memory.set(this.#serverKey, { worked, failed: this.#failed });
+  }
+
+  async end(): Promise<void> {
+    await this.#session?.quit();
+    this.#session = undefined;
+    await this.#memory.set(this.#serverKey, { worked: this.#record?.worked, failed: this.#failed });
+  }
+
+  // Tries one mechanism, with retries after a temporary failure and one fresh token after
+  // `invalid-token`; returns the result on success, undefined to move on.
+  async #tryMechanism(descriptor: MechanismDescriptor): Promise<AuthResult | undefined> {
+    let retries = this.#options.temporaryRetries ?? 1;
+    let refreshToken = false;
+    for (;;) {
+      const session = await this.#usable();
+      // Each check is made on this very connection, after any reconnect (TLS may be gone).
+      const still = this.#negotiate(session, [descriptor.name]);
+      if (still.order.length === 0) {
+        this.#skipped.push(...still.skipped);
+        return undefined;
+      }
+      const tried = await this.#tryOnce(session, descriptor, refreshToken);
+      if ("outcome" in tried) return this.#succeeded(session, descriptor, tried.outcome);
+      const result = this.#failedAttempt(descriptor.name, tried);
+      if (result === "temporary" && retries-- > 0) continue;
+      if (this.#mayRefresh(tried, refreshToken)) {
+        refreshToken = true;
+        continue;
+      }
+      if (result === "bad-credentials") this.#checkBadCredentials();
+      return undefined;
+    }
+  }
+
+  async #tryOnce(
+    session: SmtpSession,
+    descriptor: MechanismDescriptor,
+    refreshToken: boolean,
+  ): Promise<TryResult> {
+    let client: ClientMechanism;
+    try {
+      client = await descriptor.createClient(
+        this.#options.credentials,
+        this.#context(session, refreshToken),
+      );
+    } catch (error) {
+      return { failure: error };
+    }
+    let outcome: SaslOutcome | undefined;
+    try {
+      outcome = await session.authenticate(client, { registry: this.#registry });
+      if (this.#options.verifyAfterAuth ?? true) await session.noop();
+      return { outcome };
+    } catch (error) {
+      return { failure: error ?? new Error("unknown failure"), afterAuth: outcome, client };
+    }
+  }
+
+  #context(session: SmtpSession, refreshToken: boolean): MechanismContext {
+    return {
+      service: "smtp",
+      host: this.#options.host,
+      port: this.#port,
+      secure: session.secure,
+      channelBindings: session.transport.channelBindings?.(),
+      offered: session.capabilities?.auth ?? [],
+      refreshToken,
+      options: { digestMd5: this.#options.digestMd5, scram: this.#options.scram },
+    };
+  }
+
+  #negotiate(session: SmtpSession, preferred?: readonly string[]) {
+    const bindings = session.transport.channelBindings?.() ?? {};
+    return this.#registry.negotiate({
+      offered: session.capabilities?.auth ?? [],
+      preferred: preferred ?? this.#options.mechanisms ?? DEFAULT_MECHANISMS,
+      credentials: this.#options.credentials,
+      secure: session.secure,
+      channelBindingTypes: Object.keys(bindings) as ChannelBindingType[],
+      channelBinding: this.#options.scram?.channelBinding,
+      allowCleartext: this.#options.allowCleartext,
+    });
+  }
+
+  #succeeded(session: SmtpSession, descriptor: MechanismDescriptor, outcome: SaslOutcome) {
+    this.#note({
+      mechanism: descriptor.name,
+      result: "authenticated",
+      qop: outcome.qop,
+      cipher: outcome.cipher,
+    });
+    this.#session = undefined; // handed to the caller: never closed here
+    return {
+      session,
+      mechanism: descriptor.name,
+      outcome,
+      attempts: this.#attempts,
+      skipped: this.#skipped,
+    };
+  }
+
+  #failedAttempt(name: string, tried: Exclude<TryResult, { outcome: SaslOutcome }>): AttemptResult {
+    const { result, reply } = classifyAuthFailure(tried.failure, tried.afterAuth !== undefined);
+    // 421: the server is closing this connection; a retry needs a new one.
+    if (reply?.code === 421) this.#session?.close();
+    const failure = tried.failure;
+    this.#note({
+      mechanism: name,
+      result,
+      reply,
+      detail: failure instanceof Error ? failure.message : String(failure),
+      qop: tried.afterAuth?.qop,
+      cipher: tried.afterAuth?.cipher,
+    });
+    return result;
+  }
+
+  // A server that said `invalid_token` may accept a fresh one: ask the provider once.
+  #mayRefresh(tried: Exclude<TryResult, { outcome: SaslOutcome }>, refreshed: boolean): boolean {
+    const credentials = this.#options.credentials;
+    return !refreshed && tried.client?.serverError?.code === "invalid-token" &&
+      credentials.kind === "oauth" && typeof credentials.token === "function";
+  }
+
+  #checkBadCredentials(): void {
+    this.#badCredentials++;
+    const allBad = this.#attempts.every((a) => a.result === "bad-credentials");
+    if (
+      this.#options.badCredentials === "stop" ||
+      (allBad && this.#badCredentials >= (this.#options.maxBadCredentials ?? 2))
+    ) {
+      const reply = this.#attempts.at(-1)?.reply;
+      throw new SmtpAuthError(
+        "auth-rejected",
+        `the server rejected the credentials (${reply ? formatReply(reply) : "535"})`,
+        this.#attempts,
+        reply,
+        this.#skipped,
+      );
+    }
+  }
+
+  #note(attempt: AuthAttempt): void {
+    this.#attempts.push(attempt);
+    if (attempt.result !== "authenticated") this.#failed[attempt.mechanism] = attempt.result;
+    this.#options.onAttempt?.(attempt);
+  }
+
+  // Every try runs on a connection that has not authenticated and is still open.
+  async #usable(): Promise<SmtpSession> {
+    const current = this.#session;
+    if (!current || current.closed || current.authenticated) {
+      current?.close();
+      this.#session = undefined;
+      this.#session = await openSession(this.#options, this.#security, this.#port);
+    }
+    return this.#session!;
+  }
+
+  #exhausted(): SmtpAuthError {
+    const attempts = this.#attempts;
+    const skipped = this.#skipped;
+    if (attempts.length === 0 && skipped.some((s) => s.reason === "needs-tls")) {
+      return new SmtpAuthError(
+        "cleartext-refused",
+        "only mechanisms that send the password in the clear are left, and the connection is " +
+          "not encrypted; use TLS or allow cleartext explicitly",
+        attempts,
+        undefined,
+        skipped,
+      );
+    }
+    const summary = [
+      ...attempts.map((a) => `${a.mechanism}: ${a.result}`),
+      ...skipped.filter((s) => s.reason !== "not-offered" || this.#options.mechanisms)
+        .map((s) => `${s.name}: ${s.reason}`),
+    ].join(", ");
+    const lastReply = [...attempts].reverse().find((a) => a.reply)?.reply;
+    return new SmtpAuthError(
+      attempts.length === 0 ? "no-mechanism" : "auth-rejected",
+      `authentication failed (${summary || "the server offers no usable AUTH mechanism"})`,
+      attempts,
+      lastReply,
+      skipped,
+    );
+  }
+}
+
+// Connects, reads the greeting, says EHLO and, as the options ask, STARTTLS and EHLO again.
+async function openSession(
+  options: AuthenticateOptions,
+  security: NonNullable<AuthenticateOptions["security"]>,
+  port: number,
+): Promise<SmtpSession> {
+  const transport = options.connect ? await options.connect() : await connectTcp({
+    host: options.host,
+    port,
+    security: security === "tls" ? "tls" : "none",
+    rejectUnauthorized: options.rejectUnauthorized,
+    ca: options.ca,
+    timeoutMs: options.timeoutMs,
+  });
+  let opened: SmtpSession | undefined;
+  try {
+    opened = await SmtpSession.open(transport, {
+      timeoutMs: options.timeoutMs,
+      transcript: options.transcript,
+    });
+    const ehloName = options.ehloName ?? "localhost";
+    const capabilities = await opened.ehlo(ehloName);
+    if (!opened.secure && security !== "none" && security !== "tls") {
+      if (capabilities.startTls) {
+        await opened.startTls(options.host);
+        await opened.ehlo(ehloName);
+      } else if (security === "starttls") {
+        throw new SmtpError("tls", "the server does not offer STARTTLS");
+      }
+    }
+    return opened;
+  } catch (error) {
+    if (opened) opened.close();
+    else transport.close();
+    throw error;
+  }
 }

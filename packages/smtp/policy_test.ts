@@ -33,6 +33,8 @@ const via = (server: TestServer) => () => connectTcp({ host: server.hostname, po
 
 const results = (attempts: readonly { mechanism: string; result: string }[]) =>
   attempts.map((a) => `${a.mechanism}:${a.result}`);
+const skips = (skipped: readonly { name: string; reason: string }[]) =>
+  skipped.map((s) => `${s.name}:${s.reason}`);
 
 Deno.test("the motivating server: DIGEST-MD5 with qop=auth, mail accepted", async () => {
   await withServer({}, async (server, base) => {
@@ -57,7 +59,11 @@ Deno.test("the motivating server: DIGEST-MD5 with qop=auth, mail accepted", asyn
 for (const qop of ["auth-int", "auth-conf"] as const) {
   Deno.test(`opting in to ${qop}: the layer is applied to every later command`, async () => {
     await withServer({}, async (server, base) => {
-      const { session, outcome } = await authenticate({ ...base, connect: via(server), qop });
+      const { session, outcome } = await authenticate({
+        ...base,
+        connect: via(server),
+        digestMd5: { qop: [qop, "auth"] },
+      });
       assert.equal(outcome.qop, qop);
       assert.ok(session.securityLayer);
       await session.sendMail({
@@ -97,9 +103,9 @@ Deno.test("a mechanism advertised but refused (504) or too weak (534): next", as
       assert.deepEqual(results(error.attempts), [
         "DIGEST-MD5:unsupported",
         "CRAM-MD5:unsupported",
-        "PLAIN:cleartext-refused",
-        "LOGIN:cleartext-refused",
       ]);
+      const refused = error.skipped.filter((s) => s.reason === "needs-tls");
+      assert.deepEqual(skips(refused), ["PLAIN:needs-tls", "LOGIN:needs-tls"]);
       assert.equal(error.attempts[0].reply?.code, 504);
       assert.equal(error.attempts[1].reply?.enhancedCode, "5.7.9");
     },
@@ -156,7 +162,7 @@ Deno.test("a server that agrees on a layer but ignores it: caught, next mechanis
     const { mechanism, attempts, session } = await authenticate({
       ...base,
       connect: via(server),
-      qop: "auth-conf",
+      digestMd5: { qop: ["auth-conf", "auth-int", "auth"] },
       // The server waits for a line that a wrapped NOOP never completes: a timeout.
       timeoutMs: 500,
     });
@@ -231,17 +237,14 @@ Deno.test("the caller's order is kept; unknown names are reported, not fatal", a
   await withServer(
     { mechanisms: ["CRAM-MD5", "DIGEST-MD5", "X-UNKNOWN"] },
     async (server, base) => {
-      const { mechanism, attempts, session } = await authenticate({
+      const { mechanism, attempts, skipped, session } = await authenticate({
         ...base,
         connect: via(server),
-        mechanisms: ["X-UNKNOWN", "SCRAM-SHA-256", "CRAM-MD5", "DIGEST-MD5"],
+        mechanisms: ["X-UNKNOWN", "PLAIN", "CRAM-MD5", "DIGEST-MD5"],
       });
       assert.equal(mechanism, "CRAM-MD5");
-      assert.deepEqual(results(attempts), [
-        "X-UNKNOWN:not-implemented",
-        "SCRAM-SHA-256:not-offered",
-        "CRAM-MD5:authenticated",
-      ]);
+      assert.deepEqual(results(attempts), ["CRAM-MD5:authenticated"]);
+      assert.deepEqual(skips(skipped), ["X-UNKNOWN:unknown", "PLAIN:not-offered"]);
       session.close();
     },
   );
@@ -267,7 +270,7 @@ Deno.test("no transcript line, error or attempt ever holds the password", async 
       });
       assert.ok(!everything.includes(PASSWORD));
       assert.ok(!everything.includes(btoa("\0smtpuser\0")));
-      assert.ok(lines.some((l) => l.text === "AUTH PLAIN ***"));
+      assert.ok(lines.some((l) => l.text === "AUTH PLAIN \\x00smtpuser\\x00***"));
     },
   );
 });
@@ -295,14 +298,54 @@ Deno.test("a reconnect that loses TLS is checked again: no PLAIN on the new, pla
       timeoutMs: 5000,
     }).catch((e) => e);
     assert.ok(error instanceof SmtpAuthError, String(error));
-    assert.deepEqual(results(error.attempts), [
-      "DIGEST-MD5:dropped-after-auth",
-      "PLAIN:cleartext-refused",
-    ]);
+    assert.deepEqual(results(error.attempts), ["DIGEST-MD5:dropped-after-auth"]);
+    assert.deepEqual(skips(error.skipped), ["PLAIN:needs-tls"]);
     assert.ok(secure.messages.length === 0 && secure.transcript.some((l) => l.line === "STARTTLS"));
     assert.ok(!plain.transcript.some((l) => l.line.startsWith("AUTH")));
   } finally {
     await secure.close();
     await plain.close();
+  }
+});
+
+Deno.test("a mechanism whose client cannot be built is a failed attempt, and the next one works", async () => {
+  // 2,000 characters are too long for PLAIN's 255-octet fields, not for DIGEST-MD5.
+  const username = "u".repeat(2000);
+  await withServer({ users: { [username]: PASSWORD } }, async (server, base) => {
+    const { mechanism, attempts, session } = await authenticate({
+      ...base,
+      connect: via(server),
+      credentials: { username, password: PASSWORD },
+      mechanisms: ["PLAIN", "DIGEST-MD5"],
+      allowCleartext: true,
+    });
+    assert.equal(mechanism, "DIGEST-MD5");
+    assert.deepEqual(results(attempts), ["PLAIN:client-error", "DIGEST-MD5:authenticated"]);
+    assert.match(attempts[0].detail!, /255 octets/);
+    assert.ok(!server.transcript.some((l) => l.line.startsWith("AUTH PLAIN")));
+    await session.quit();
+  });
+});
+
+Deno.test("options from plain JavaScript: typed errors, never a crash or a silent default", async () => {
+  const base = {
+    host: "mail.example.com",
+    credentials: { username: "smtpuser", password: PASSWORD },
+    connect: () => Promise.reject(new Error("must not connect")),
+  };
+  const wrong: Record<string, unknown>[] = [
+    { ...base, mechanisms: "PLAIN" },
+    { ...base, mechanisms: ["PLAIN", 5] },
+    { ...base, credentials: { username: "smtpuser" } },
+    { ...base, credentials: "smtpuser:" + PASSWORD },
+    { ...base, host: "" },
+    { ...base, security: "ssl" },
+    { ...base, qop: "auth-conf" },
+  ];
+  for (const options of wrong) {
+    const error = await authenticate(options as unknown as AuthenticateOptions).catch((e) => e);
+    assert.equal(error?.name, "SmtpError", JSON.stringify(options));
+    assert.equal(error.code, "invalid-argument");
+    assert.ok(!String(error.message).includes(PASSWORD));
   }
 });

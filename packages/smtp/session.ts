@@ -12,6 +12,8 @@ import {
   encodeBase64,
   frame,
   FrameDecoder,
+  type MechanismRegistry,
+  type RedactionStep,
   SaslError,
   type SaslOutcome,
   type SecurityLayer,
@@ -31,6 +33,15 @@ export interface SmtpSessionOptions {
   readonly maxLineLength?: number;
   /** Receives the decoded, redacted transcript. */
   readonly transcript?: TranscriptSink;
+}
+
+/** Options of {@linkcode SmtpSession.authenticate}. */
+export interface SessionAuthOptions {
+  /**
+   * Where the mechanism's transcript redaction is looked up; default `defaultRegistry` of
+   * `@saslkit/sasl`. A mechanism it does not know is shown as `***`.
+   */
+  readonly registry?: MechanismRegistry;
 }
 
 const encoder = new TextEncoder();
@@ -201,12 +212,19 @@ export class SmtpSession {
    * the mechanism's own check of the server before success is reported. A negotiated security
    * layer is installed at once, so the next command is already wrapped.
    *
+   * @param mechanism A fresh client mechanism.
+   * @param options Where the transcript finds the mechanism's redaction.
    * @throws {SmtpError} `auth-rejected` (see `reply`), `auth-client` (see `cause`, a
    * `SaslError`), or a connection error.
    */
-  async authenticate(mechanism: ClientMechanism): Promise<SaslOutcome> {
+  async authenticate(
+    mechanism: ClientMechanism,
+    options: SessionAuthOptions = {},
+  ): Promise<SaslOutcome> {
     if (this.#authenticated) throw new SmtpError("invalid-state", "already authenticated");
     const name = mechanism.name;
+    const redact = (message: Uint8Array, step: RedactionStep) =>
+      redactClientMessage(name, message, step, options.registry);
     let initial: Uint8Array | undefined;
     try {
       initial = mechanism.start();
@@ -222,7 +240,7 @@ export class SmtpSession {
       // send a long initial response after an empty challenge instead.
       if (encoded.length <= 500) {
         line += ` ${encoded}`;
-        shown += ` ${redactClientMessage(name, initial)}`;
+        shown += ` ${redact(initial, {})}`;
       } else {
         pendingInitial = initial;
       }
@@ -249,18 +267,20 @@ export class SmtpSession {
         }
         this.#note("S", `334 ${describeChallenge(challenge)}`);
         let response: Uint8Array;
+        let answered: Uint8Array | undefined; // the initial response, sent late
         if (pendingInitial && challenge.length === 0) {
-          response = pendingInitial;
+          response = answered = pendingInitial;
           pendingInitial = undefined;
         } else {
           try {
-            response = mechanism.next(challenge);
+            response = await mechanism.next(challenge);
           } catch (error) {
             await this.#cancel();
             throw this.#clientError(name, error);
           }
         }
-        await this.#writeLine(encodeBase64(response), redactClientMessage(name, response));
+        const step = answered === response ? {} : { lastChallenge: challenge };
+        await this.#writeLine(encodeBase64(response), redact(response, step));
         continue;
       }
       this.#note("S", formatReply(reply));

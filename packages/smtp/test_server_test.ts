@@ -260,7 +260,7 @@ async function authenticate(client: RawClient, mechanism: ClientMechanism): Prom
     }
     let response: Uint8Array;
     try {
-      response = mechanism.next(decodeBase64(reply.lines[0]));
+      response = await mechanism.next(decodeBase64(reply.lines[0]));
     } catch (error) {
       client.send("*");
       return { reply: await client.reply(), error };
@@ -545,7 +545,7 @@ Deno.test("test server: the transcript shows SASL payloads decoded, passwords ma
       lines.find((line) => line.startsWith("4 S 334 rspauth="))!,
       /^4 S 334 rspauth=[0-9a-f]{32}$/,
     );
-    assert.ok(lines.includes("4 C "), "the empty answer to rspauth");
+    assert.ok(lines.includes("4 C (empty)"), "the empty answer to rspauth");
     assertNoSecret(server, "secret", encodeBase64(encoder.encode("secret")));
     assert.equal(server.connections, 4);
   });

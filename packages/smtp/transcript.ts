@@ -5,6 +5,7 @@
  * @module
  */
 
+import { defaultRegistry, type MechanismRegistry, type RedactionStep } from "@saslkit/sasl";
 import { escapeControls } from "./_bytes.ts";
 
 /** One line of a transcript. */
@@ -27,9 +28,16 @@ function printable(bytes: Uint8Array): string {
 }
 
 /**
- * Shows a client's SASL message without its secrets. Only what is known to be harmless is
- * kept: the DIGEST-MD5 directives but its `response`, the CRAM-MD5 user name. Everything
- * else a client sends (PLAIN, LOGIN, tokens, unknown mechanisms) becomes `***`.
+ * Shows a client's SASL message without its secrets, as the mechanism's registry entry says:
+ * the DIGEST-MD5 directives but its `response`, the CRAM-MD5 user name, the PLAIN identities,
+ * the SCRAM attributes but the proof, the OAuth header but the token. A mechanism the registry
+ * does not know is shown as `***`.
+ *
+ * @param mechanism The mechanism name, any case.
+ * @param message The decoded client message.
+ * @param step The challenge it answers (LOGIN tells a username from a password by it).
+ * @param registry Where the mechanism is looked up; default `defaultRegistry`.
+ * @returns The message with secrets as `***` and control characters escaped.
  *
  * @example
  * ```ts
@@ -37,7 +45,7 @@ function printable(bytes: Uint8Array): string {
  * import assert from "node:assert/strict";
  *
  * const enc = new TextEncoder();
- * assert.equal(redactClientMessage("PLAIN", enc.encode("\0tim\0tanstaaf")), "***");
+ * assert.equal(redactClientMessage("PLAIN", enc.encode("\0tim\0tanstaaf")), "\\x00tim\\x00***");
  * assert.equal(
  *   redactClientMessage("CRAM-MD5", enc.encode("tim b913a602c7eda7a495b4e6e7334d3890")),
  *   "tim ***",
@@ -46,26 +54,18 @@ function printable(bytes: Uint8Array): string {
  *   redactClientMessage("DIGEST-MD5", enc.encode('username="tim",response=0123456789abcdef0123456789abcdef')),
  *   'username="tim",response=***',
  * );
+ * assert.equal(redactClientMessage("X-UNKNOWN", enc.encode("secret")), "***");
  * ```
  */
-export function redactClientMessage(mechanism: string, message: Uint8Array): string {
+export function redactClientMessage(
+  mechanism: string,
+  message: Uint8Array,
+  step: RedactionStep = {},
+  registry: MechanismRegistry = defaultRegistry,
+): string {
   if (message.length === 0) return "(empty)";
-  switch (mechanism.toUpperCase()) {
-    case "DIGEST-MD5":
-      // Only the response directive: at the start or after a comma, any spacing, any case,
-      // quoted or not. A username that happens to contain "response=" stays as it is.
-      return printable(message).replace(
-        /(^|,)(\s*response\s*=\s*)("[^"]*"|[^,]*)/gi,
-        (_, lead, name) => `${lead}${name}***`,
-      );
-    case "CRAM-MD5": {
-      const text = printable(message);
-      const space = text.lastIndexOf(" ");
-      return space > 0 ? `${text.slice(0, space)} ***` : "***";
-    }
-    default:
-      return "***";
-  }
+  const descriptor = registry.get(mechanism);
+  return descriptor === undefined ? "***" : escapeControls(descriptor.redact(message, step));
 }
 
 /**

@@ -21,9 +21,15 @@ Deno.test("DIGEST-MD5: the response is hidden wherever it stands, a crafted user
   }
 });
 
-Deno.test("everything else a client sends is *** (but CRAM-MD5's user name)", () => {
-  assert.equal(redactClientMessage("PLAIN", enc.encode("\0u\0p")), "***");
-  assert.equal(redactClientMessage("LOGIN", enc.encode("secret")), "***");
+Deno.test("passwords are *** and only identities stay; unknown mechanisms are *** whole", () => {
+  assert.equal(redactClientMessage("PLAIN", enc.encode("\0u\0p")), "\\x00u\\x00***");
+  assert.equal(redactClientMessage("PLAIN", enc.encode("no-nul-password")), "***");
+  const passwordPrompt = { lastChallenge: enc.encode("Password:") };
+  assert.equal(redactClientMessage("LOGIN", enc.encode("secret"), passwordPrompt), "***");
+  const oddPrompt = { lastChallenge: enc.encode("Passcode?") };
+  assert.equal(redactClientMessage("LOGIN", enc.encode("secret"), oddPrompt), "***");
+  const userPrompt = { lastChallenge: enc.encode("Username:") };
+  assert.equal(redactClientMessage("LOGIN", enc.encode("tim"), userPrompt), "tim");
   assert.equal(redactClientMessage("XOAUTH2", enc.encode("user=u\x01auth=Bearer t")), "***");
   assert.equal(redactClientMessage("X-UNKNOWN", enc.encode("anything")), "***");
   assert.equal(redactClientMessage("CRAM-MD5", enc.encode(`tim ${RESPONSE}`)), "tim ***");

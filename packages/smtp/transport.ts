@@ -8,15 +8,8 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { Buffer } from "node:buffer";
+import type { ChannelBindings, ChannelBindingType } from "@saslkit/sasl";
 import { SmtpError } from "./error.ts";
-
-/** Data that binds a SASL exchange to the TLS channel under it (RFC 5929, RFC 9266). */
-export interface ChannelBinding {
-  /** `tls-exporter` on TLS 1.3, `tls-unique` on TLS 1.2. */
-  readonly type: "tls-exporter" | "tls-unique";
-  /** The binding data. */
-  readonly data: Uint8Array;
-}
 
 /**
  * A duplex byte stream. Any implementation works: a socket, a TLS socket, a test pipe.
@@ -36,8 +29,11 @@ export interface SmtpTransport {
    * @param servername The name to verify the certificate against.
    */
   startTls?(servername: string): Promise<void>;
-  /** The channel-binding data of a TLS stream, where the runtime exposes it. */
-  channelBinding?(): ChannelBinding | undefined;
+  /**
+   * The channel-binding data of a TLS stream, by type, where the runtime exposes it
+   * (RFC 5929, RFC 9266); empty on a plain stream.
+   */
+  channelBindings?(): ChannelBindings;
 }
 
 /** Options of {@linkcode connectTcp}. */
@@ -182,19 +178,24 @@ class SocketTransport implements SmtpTransport {
     this.#attach(secured);
   }
 
-  channelBinding(): ChannelBinding | undefined {
+  channelBindings(): ChannelBindings {
     const socket = this.#socket as tls.TLSSocket;
-    if (!this.#secure || typeof socket.getProtocol !== "function") return undefined;
+    if (!this.#secure || typeof socket.getProtocol !== "function") return {};
+    const bindings: Partial<Record<ChannelBindingType, Uint8Array>> = {};
+    // Each type the runtime cannot give is left out; Deno 2.9 has no exportKeyingMaterial.
     try {
       if (socket.getProtocol() === "TLSv1.3") {
         const data = socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
-        return { type: "tls-exporter", data: new Uint8Array(data) };
+        bindings["tls-exporter"] = new Uint8Array(data);
+      } else {
+        // RFC 5929 §3.1: the first Finished message of the handshake, the client's here.
+        const finished = socket.getFinished();
+        if (finished) bindings["tls-unique"] = new Uint8Array(finished);
       }
-      const finished = socket.getFinished();
-      return finished ? { type: "tls-unique", data: new Uint8Array(finished) } : undefined;
     } catch {
-      return undefined;
+      // Absent, as documented.
     }
+    return bindings;
   }
 }
 

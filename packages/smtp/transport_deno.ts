@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ChannelBindings } from "@saslkit/sasl";
 import { SmtpError } from "./error.ts";
 import type { ConnectOptions, SmtpTransport } from "./transport.ts";
 
@@ -100,9 +101,10 @@ class DenoTransport implements SmtpTransport {
     this.#secure = true;
   }
 
-  // Deno exposes neither the TLS exporter nor the Finished message: no channel binding.
-  channelBinding(): undefined {
-    return undefined;
+  // Deno exposes neither the TLS exporter, nor the Finished message, nor the peer
+  // certificate on its own sockets: no channel binding.
+  channelBindings(): ChannelBindings {
+    return {};
   }
 }
 

@@ -23,7 +23,7 @@ const buffers: Uint8Array[] = new FrameDecoder(65536).push(framed);
 const client: ClientMechanism = new PlainClient({ username: "tim", password: "secret" });
 const server: ServerMechanism = new PlainServer({ verify: (user, password) => user === password });
 const initial: Uint8Array | undefined = client.start();
-const done: boolean = server.next(initial).done;
+const done: boolean = (await server.next(initial)).done;
 const outcome: SaslOutcome = client.finish();
 
 const digest: ClientMechanism = new DigestMd5Client({

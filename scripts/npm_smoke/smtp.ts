@@ -13,7 +13,7 @@ export async function run(): Promise<string> {
       port: server.port,
       security: "none",
       credentials: { username: "smtpuser", password: "secret" },
-      qop: "auth-int",
+      digestMd5: { qop: ["auth-int"] },
     });
     await result.session.quit();
     return result.outcome.qop;

@@ -20,6 +20,8 @@ export const DIGEST_MD5_PROPERTIES: MechanismProperties = Object.freeze({
   verifiesServer: true,
   offersSecurityLayer: true,
   clientFirst: false,
+  channelBinding: false,
+  carriesAuthorizationId: true,
 });
 
 const QOPS: readonly Qop[] = ["auth", "auth-int", "auth-conf"];

@@ -6,7 +6,7 @@ import { decodeBase64 } from "../base64.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
 
 /** The channel-binding types SCRAM-PLUS can use (RFC 5929, RFC 9266). */
-import type { ChannelBindingType } from "../channel_binding.ts";
+import type { ChannelBindingType } from "../mechanism.ts";
 export type { ChannelBindingType };
 
 /** Every channel-binding type, in the order a client prefers them. */

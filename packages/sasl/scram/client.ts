@@ -9,7 +9,7 @@ import { concat, timingSafeEqual, utf8 } from "../_bytes.ts";
 import { hmacSha, sha, SHA_LENGTH, type ShaName } from "../_hash.ts";
 import { encodeBase64 } from "../base64.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
-import type { MechanismProperties, SaslOutcome } from "../mechanism.ts";
+import type { ClientMechanism, MechanismProperties, SaslOutcome } from "../mechanism.ts";
 import { saslprep } from "../saslprep.ts";
 import {
   checkChannelBinding,
@@ -248,7 +248,7 @@ type ClientState =
  * assert.equal(outcome.mechanism, "SCRAM-SHA-256");
  * ```
  */
-export class ScramClient {
+export class ScramClient implements ClientMechanism {
   /** The registered mechanism name, such as `SCRAM-SHA-256` or `SCRAM-SHA-256-PLUS`. */
   readonly name: string;
   /** SCRAM verifies the server and hides the password; -PLUS also binds the channel. */

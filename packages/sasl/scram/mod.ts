@@ -16,6 +16,6 @@ export {
   type ScramHash,
   ScramServerError,
 } from "./_common.ts";
-export type { ChannelBindingType } from "../channel_binding.ts";
+export type { ChannelBindingType } from "../mechanism.ts";
 export * from "./client.ts";
 export * from "./server.ts";

@@ -8,7 +8,7 @@ import { concat, decodeUtf8, randomBytes, timingSafeEqual, utf8 } from "../_byte
 import { hmacSha, sha, SHA_LENGTH, type ShaName } from "../_hash.ts";
 import { encodeBase64 } from "../base64.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
-import type { SaslOutcome, ServerStep } from "../mechanism.ts";
+import type { SaslOutcome, ServerMechanism, ServerStep } from "../mechanism.ts";
 import { saslprep } from "../saslprep.ts";
 import {
   checkHash,
@@ -209,7 +209,7 @@ let processSecret: Uint8Array | undefined;
  * assert.equal(server.outcome().authenticationId, "user");
  * ```
  */
-export class ScramServer {
+export class ScramServer implements ServerMechanism {
   /** The registered mechanism name, such as `SCRAM-SHA-256` or `SCRAM-SHA-256-PLUS`. */
   readonly name: string;
   #state: ServerState = "initial";

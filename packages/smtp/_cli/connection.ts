@@ -6,7 +6,20 @@ import { SmtpError } from "../error.ts";
 import { SmtpSession } from "../session.ts";
 import type { TranscriptEntry, TranscriptSink } from "../transcript.ts";
 import { connectTcp, type SmtpTransport } from "../transport.ts";
+import type { MechanismOptions, Qop } from "@saslkit/sasl";
 import type { CliOptions } from "./args.ts";
+
+// --qop names the strongest protection to accept; DIGEST-MD5 takes the list of acceptable ones.
+const UP_TO: Record<Qop, readonly Qop[]> = {
+  "auth": ["auth"],
+  "auth-int": ["auth-int", "auth"],
+  "auth-conf": ["auth-conf", "auth-int", "auth"],
+};
+
+/** The per-mechanism settings the command line asked for. */
+export function mechanismOptions(options: CliOptions): MechanismOptions {
+  return { digestMd5: { qop: UP_TO[options.qop ?? "auth"], ciphers: options.ciphers } };
+}
 
 /** One transcript line, with the connection it belongs to (counting from 1). */
 export interface NumberedEntry extends TranscriptEntry {

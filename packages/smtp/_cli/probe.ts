@@ -2,13 +2,25 @@
 // alone on its own connection, with no fallback, so that one mechanism's failure (a dropped
 // connection, a security layer) cannot hide or spoil another's.
 
-import type { Qop } from "@saslkit/sasl";
+import {
+  type ClientMechanism,
+  defaultRegistry,
+  type MechanismDescriptor,
+  type PasswordCredentials,
+  type Qop,
+  type SkipReason,
+} from "@saslkit/sasl";
 import { SmtpError } from "../error.ts";
 import { classifyAuthFailure } from "../policy.ts";
-import { createClientMechanism, type SmtpCredentials } from "../mechanisms.ts";
 import type { AttemptResult } from "../memory.ts";
 import type { SmtpSession } from "../session.ts";
-import { type ConnectSettings, type NumberedEntry, openSession, tlsState } from "./connection.ts";
+import {
+  type ConnectSettings,
+  mechanismOptions,
+  type NumberedEntry,
+  openSession,
+  tlsState,
+} from "./connection.ts";
 import {
   describeEhlo,
   type EhloJson,
@@ -23,7 +35,8 @@ import {
 
 /** How one mechanism's try ended. */
 export type ProbeResult =
-  | Exclude<AttemptResult, "not-offered">
+  | AttemptResult
+  | Exclude<SkipReason, "not-offered">
   | "connection-failed";
 
 /** One mechanism's entry in the JSON output. */
@@ -65,12 +78,47 @@ function classify(error: unknown): ProbeResult {
   return classifyAuthFailure(error, false).result as ProbeResult;
 }
 
-const CLEARTEXT = "sends the password in the clear and the connection is not encrypted " +
-  "(--allow-cleartext to try it anyway)";
+// Why a mechanism cannot be tried on a connection, as the registry's negotiation says; the
+// server's list is not consulted, since --mechanisms may name what it does not advertise.
+function whyNot(
+  name: string,
+  credentials: PasswordCredentials,
+  secure: boolean,
+  allowCleartext: boolean,
+): { reason: Exclude<SkipReason, "not-offered">; detail: string } | undefined {
+  const { skipped } = defaultRegistry.negotiate({
+    offered: [name],
+    preferred: [name],
+    credentials,
+    secure,
+    allowCleartext,
+  });
+  const skip = skipped.find((s) => s.reason !== "not-offered");
+  if (!skip) return undefined;
+  const hint = skip.reason === "needs-tls" ? " (--allow-cleartext to try it anyway)" : "";
+  return { reason: skip.reason as Exclude<SkipReason, "not-offered">, detail: skip.detail + hint };
+}
+
+async function buildClient(
+  descriptor: MechanismDescriptor,
+  credentials: PasswordCredentials,
+  settings: ConnectSettings,
+  session: SmtpSession,
+): Promise<ClientMechanism> {
+  return await descriptor.createClient(credentials, {
+    service: "smtp",
+    host: settings.options.servername,
+    port: settings.options.port,
+    secure: session.secure,
+    channelBindings: session.transport.channelBindings?.(),
+    offered: session.capabilities?.auth,
+    options: mechanismOptions(settings.options),
+  });
+}
 
 async function probeOne(
   settings: ConnectSettings,
-  credentials: SmtpCredentials,
+  credentials: PasswordCredentials,
   name: string,
   advertised: boolean,
   secure: boolean,
@@ -91,21 +139,10 @@ async function probeOne(
     error: fields.error ?? null,
     connection: fields.connection ?? null,
   });
-  const build = () =>
-    createClientMechanism(name, credentials, {
-      host: options.servername,
-      qop: options.qop,
-      ciphers: options.ciphers,
-    });
-  const sample = build();
-  if (!sample) {
-    const why = credentials.authorizationId && (name === "CRAM-MD5" || name === "LOGIN")
-      ? "cannot carry an authorization identity (--authzid)"
-      : "saslkit does not implement this mechanism";
-    return entry({ result: "not-implemented", error: why });
-  }
-  const cleartext = sample.properties.sendsCleartextPassword && !options.allowCleartext;
-  if (cleartext && !secure) return entry({ result: "cleartext-refused", error: CLEARTEXT });
+  const allowCleartext = options.allowCleartext ?? false;
+  const before = whyNot(name, credentials, secure, allowCleartext);
+  if (before) return entry({ result: before.reason, error: before.detail });
+  const descriptor = defaultRegistry.get(name)!;
 
   let session: SmtpSession;
   let connection: number;
@@ -115,9 +152,10 @@ async function probeOne(
     return entry({ result: "connection-failed", error: errorJson(error).message });
   }
   // A later connection may lack TLS where the first had it (a downgrade): check again.
-  if (cleartext && !session.secure) {
+  const now = whyNot(name, credentials, session.secure, allowCleartext);
+  if (now) {
     await session.quit();
-    return entry({ connection, result: "cleartext-refused", error: CLEARTEXT });
+    return entry({ connection, result: now.reason, error: now.detail });
   }
   const mark = recorder.entries.length;
   const replies = () =>
@@ -126,7 +164,8 @@ async function probeOne(
       .map((e) => replyFromTranscript(e.text))
       .filter((r): r is ReplyJson => r !== undefined);
   try {
-    const outcome = await session.authenticate(build()!);
+    const client = await buildClient(descriptor, credentials, settings, session);
+    const outcome = await session.authenticate(client);
     const authReplies = replies();
     let survived = true;
     let error: string | null = null;
@@ -160,6 +199,16 @@ async function probeOne(
   }
 }
 
+const SKIPS: readonly ProbeResult[] = [
+  "unknown",
+  "no-credential",
+  "no-authorization-id",
+  "needs-tls",
+  "needs-channel-binding",
+  "channel-binding-disabled",
+  "channel-binding-required",
+];
+
 function describeResult(result: ProbeResultJson): string[] {
   const replies = result.replies.map(formatReplyJson).join(", ");
   const note = result.advertised ? "" : " (not advertised)";
@@ -175,7 +224,7 @@ function describeResult(result: ProbeResultJson): string[] {
           `not survive the next command: ${result.error}`,
     );
     if (result.survivedNextCommand && result.error) lines.push(`  note: ${result.error}`);
-  } else if (result.result === "not-implemented" || result.result === "cleartext-refused") {
+  } else if (SKIPS.includes(result.result)) {
     lines.push(`${result.mechanism}${note}: not tried: ${result.error}`);
   } else {
     lines.push(`${result.mechanism}${note}: not authenticated (${result.result}): ${result.error}`);
@@ -187,7 +236,7 @@ function describeResult(result: ProbeResultJson): string[] {
 /** Runs probe; writes the report to `out` and returns the exit status. */
 export async function runProbe(
   settings: ConnectSettings,
-  credentials: SmtpCredentials | undefined,
+  credentials: PasswordCredentials | undefined,
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<number> {

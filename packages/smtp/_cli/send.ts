@@ -1,13 +1,13 @@
 // `saslkit-smtp send`: the fallback policy as an application uses it, then one message.
 
-import { encodeBase64, type Qop } from "@saslkit/sasl";
-import type { SmtpCredentials } from "../mechanisms.ts";
+import { encodeBase64, type PasswordCredentials, type Qop } from "@saslkit/sasl";
 import { type AuthAttempt, authenticate, SmtpAuthError } from "../policy.ts";
 import type { SmtpSession } from "../session.ts";
 import type { CliOptions } from "./args.ts";
 import {
   connect,
   type ConnectSettings,
+  mechanismOptions,
   type NumberedEntry,
   openSession,
   tlsState,
@@ -109,7 +109,7 @@ function describeAttempt(attempt: AttemptJson): string {
 /** Runs send; writes the report to `out` and returns the exit status. */
 export async function runSend(
   settings: ConnectSettings,
-  credentials: SmtpCredentials | undefined,
+  credentials: PasswordCredentials | undefined,
   data: string,
   out: (text: string) => void,
   err: (text: string) => void,
@@ -152,8 +152,7 @@ export async function runSend(
         ehloName: options.ehloName,
         credentials,
         mechanisms: options.mechanisms,
-        qop: options.qop,
-        ciphers: options.ciphers,
+        ...mechanismOptions(options),
         allowCleartext: options.allowCleartext,
         timeoutMs: options.timeoutMs,
         transcript: recorder.sink,

@@ -12,10 +12,17 @@ import {
   SaslError,
   type SecurityLayer,
   type ServerMechanism,
+  type ServerStep,
 } from "@saslkit/sasl";
 import type { ReceivedMessage, TranscriptLine } from "../test_server.ts";
 import type { ResolvedOptions } from "./options.ts";
-import { createMechanism, falsifyRspauth, IMPLEMENTED, printable, showResponse } from "./sasl.ts";
+import {
+  createMechanism,
+  falsifyProof,
+  printable,
+  serverDescriptor,
+  showResponse,
+} from "./sasl.ts";
 import { concat } from "../_bytes.ts";
 
 /** What a connection needs from the server that owns it. */
@@ -51,8 +58,8 @@ type Mode = "command" | "auth" | "auth-final" | "data" | "closed";
 interface Exchange {
   readonly name: string;
   readonly mechanism: ServerMechanism;
-  /** The last challenge sent, decoded; tells the transcript which LOGIN answer is a password. */
-  lastChallenge?: string;
+  /** The last challenge sent; tells the transcript which LOGIN answer is a password. */
+  lastChallenge?: Uint8Array;
   answered: boolean;
 }
 
@@ -83,6 +90,8 @@ export class Connection {
   #layerStarts = false;
   // Set by the 220 of STARTTLS: bytes already read after it are discarded (RFC 3207 §4.2).
   #tlsStarts = false;
+  // A server mechanism is computing its answer: input waits in #pending.
+  #waiting = false;
   #tls = false;
   #helo?: string;
   #esmtp = false;
@@ -167,7 +176,7 @@ export class Connection {
 
   #receivePlain(bytes: Uint8Array): void {
     this.#pending = this.#pending.length ? concat([this.#pending, bytes]) : bytes;
-    while (!this.#closed()) {
+    while (!this.#closed() && !this.#waiting) {
       const lf = this.#pending.indexOf(10);
       if (lf < 0) {
         this.#checkPending();
@@ -403,7 +412,8 @@ export class Connection {
     if (!mechanisms.includes(name)) {
       return this.#send([`504 5.3.3 AUTH mechanism ${name} not available`]);
     }
-    if (behaviour.rejectAdvertised.has(name) || !IMPLEMENTED.has(name)) {
+    const descriptor = serverDescriptor(name);
+    if (behaviour.rejectAdvertised.has(name) || descriptor === undefined) {
       return this.#send(["504 5.5.4 Unrecognized authentication type"]);
     }
     if (behaviour.tooWeak.has(name)) {
@@ -420,28 +430,57 @@ export class Connection {
       initial = parts[1] === "=" ? EMPTY : tryDecodeBase64(parts[1]);
       if (initial === undefined) return this.#send(["501 5.5.2 Cannot decode AUTH parameter"]);
     }
-    const mechanism = createMechanism(name, this.#options)!;
+    let mechanism: ServerMechanism;
+    try {
+      mechanism = createMechanism(descriptor, this.#options);
+    } catch (error) {
+      if (!(error instanceof SaslError)) throw error;
+      this.#event(`AUTH ${name} cannot be served: ${error.message}`);
+      return this.#send(["504 5.5.4 Unrecognized authentication type"]);
+    }
     this.#exchange = { name, mechanism, answered: initial !== undefined };
     this.#step(initial);
   }
 
   #step(response: Uint8Array | undefined): void {
     const exchange = this.#exchange!;
-    let step;
+    let step: ServerStep | Promise<ServerStep>;
     try {
       step = exchange.mechanism.next(response);
     } catch (error) {
-      if (!(error instanceof SaslError)) throw error;
-      this.#endExchange();
-      // SaslError messages carry no secrets; Sendmail logs a line like this one.
-      this.#event(`AUTH failure (${exchange.name}): ${error.code}: ${error.message}`);
-      return this.#send(["535 5.7.8 Authentication credentials invalid"]);
+      return this.#stepFailed(exchange, error);
     }
+    if (!(step instanceof Promise)) return this.#stepDone(step);
+    // A mechanism that derives keys answers later: no further line is read until it has.
+    this.#waiting = true;
+    this.#socket.pause();
+    step.then(
+      (done) => this.#stepDone(done),
+      (error) => this.#stepFailed(exchange, error),
+    ).catch((error) => this.#event(`internal error: ${String(error)}`)).finally(() => {
+      this.#waiting = false;
+      if (this.#closed()) return;
+      this.#socket.resume();
+      this.#receivePlain(EMPTY);
+    });
+  }
+
+  #stepFailed(exchange: Exchange, error: unknown): void {
+    if (!(error instanceof SaslError)) throw error;
+    if (this.#closed()) return;
+    this.#endExchange();
+    // SaslError messages carry no secrets; Sendmail logs a line like this one.
+    this.#event(`AUTH failure (${exchange.name}): ${error.code}: ${error.message}`);
+    this.#send(["535 5.7.8 Authentication credentials invalid"]);
+  }
+
+  #stepDone(step: ServerStep): void {
+    if (this.#closed()) return;
     if (!step.done) return this.#challenge(step.challenge ?? EMPTY, "auth");
     if (step.challenge && step.challenge.length > 0) {
       // SMTP has no success data: it goes out as one more challenge (RFC 4954 §4).
-      const data = this.#options.behaviour.wrongRspauth && exchange.name === "DIGEST-MD5"
-        ? falsifyRspauth(step.challenge)
+      const data = this.#options.behaviour.wrongRspauth
+        ? falsifyProof(step.challenge)
         : step.challenge;
       return this.#challenge(data, "auth-final");
     }
@@ -450,7 +489,7 @@ export class Connection {
 
   #challenge(challenge: Uint8Array, mode: "auth" | "auth-final"): void {
     const shown = printable(challenge);
-    this.#exchange!.lastChallenge = shown;
+    this.#exchange!.lastChallenge = challenge;
     this.#mode = mode;
     this.#send([`334 ${encodeBase64(challenge)}`], [`334 ${shown}`]);
   }

@@ -1,66 +1,59 @@
-// The server mechanisms the test server implements, and how their payloads appear in the
-// transcript without the passwords.
+// The server mechanisms of the test server come from the registry; this file only builds
+// them from the test server's users and options, and shows their messages in its transcript.
 
-import {
-  CramMd5Server,
-  DigestMd5Server,
-  LoginServer,
-  PlainServer,
-  type ServerMechanism,
-} from "@saslkit/sasl";
+import { defaultRegistry, type MechanismDescriptor, type ServerMechanism } from "@saslkit/sasl";
 import type { ResolvedOptions } from "./options.ts";
 import { escapeControls } from "../_bytes.ts";
+import { redactClientMessage } from "../transcript.ts";
 
-/** The mechanisms that have a server side here; other advertised names answer 504. */
-export const IMPLEMENTED: ReadonlySet<string> = new Set([
-  "DIGEST-MD5",
-  "CRAM-MD5",
-  "LOGIN",
-  "PLAIN",
-]);
+/** The registry entry of a mechanism the test server can serve, or `undefined`. */
+export function serverDescriptor(name: string): MechanismDescriptor | undefined {
+  return defaultRegistry.get(name);
+}
 
-/** A fresh server mechanism for one AUTH command, or `undefined` if not implemented. */
+/** A fresh server mechanism for one AUTH command, from the test server's users. */
 export function createMechanism(
-  name: string,
+  descriptor: MechanismDescriptor,
   options: ResolvedOptions,
-): ServerMechanism | undefined {
+): ServerMechanism {
   const { users } = options;
-  const verify = (user: string, password: string) => users.get(user) === password;
-  switch (name) {
-    case "PLAIN":
-      return new PlainServer({ verify });
-    case "LOGIN":
-      return new LoginServer({ verify });
-    case "CRAM-MD5":
-      return new CramMd5Server({ password: (user) => users.get(user), host: options.domain });
-    case "DIGEST-MD5":
-      return new DigestMd5Server({
-        service: "smtp",
-        host: options.digestHosts,
+  return descriptor.createServer({ password: (user) => users.get(user) }, {
+    service: "smtp",
+    host: options.domain,
+    secure: false,
+    offered: options.mechanisms,
+    options: {
+      digestMd5: {
+        hosts: options.digestHosts,
         realms: [options.realm],
         qop: options.digestQop,
         ciphers: options.digestCiphers,
         maxbuf: options.maxbuf,
-        credentials: (user) => {
-          const password = users.get(user);
-          return password === undefined ? undefined : { password };
-        },
-      });
-    default:
-      return undefined;
-  }
+      },
+    },
+  });
 }
 
-/** An `rspauth=` with every hex digit changed, so that no client can accept it. */
-export function falsifyRspauth(challenge: Uint8Array): Uint8Array {
-  const text = new TextDecoder().decode(challenge);
-  const lying = text.replace(
-    /^rspauth=([0-9a-f]+)/i,
-    (_, digits: string) =>
-      "rspauth=" +
-      [...digits].map((d) => ((parseInt(d, 16) + 1) % 16).toString(16)).join(""),
-  );
-  return new TextEncoder().encode(lying);
+/**
+ * The server's proof of success data with one character changed, so that no client can
+ * accept it: the first character after the first `=` (DIGEST-MD5's `rspauth=`, SCRAM's `v=`)
+ * becomes another character of the same alphabet.
+ */
+export function falsifyProof(data: Uint8Array): Uint8Array {
+  const out = data.slice();
+  const at = out.indexOf(0x3d) + 1;
+  if (at <= 0 || at >= out.length) return out;
+  const c = out[at];
+  const hex = "0123456789abcdef";
+  const lower = String.fromCharCode(c).toLowerCase();
+  if (hex.includes(lower)) {
+    out[at] = hex.charCodeAt((hex.indexOf(lower) + 1) % 16);
+  } else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) {
+    out[at] = c ^ 0x20; // the other case: another base64 value
+  } else {
+    out[at] = c === 0x2b ? 0x2f : 0x2b; // "+" and "/"
+  }
+  return out;
 }
 
 const decoder = new TextDecoder();
@@ -72,38 +65,17 @@ export function printable(bytes: Uint8Array): string {
 }
 
 /**
- * A client message of a SASL exchange as the transcript shows it.
+ * A client message of a SASL exchange as the transcript shows it: as the mechanism's registry
+ * entry redacts it, exactly as the client's own transcript does.
  *
  * @param mechanism The mechanism name of the AUTH command.
  * @param bytes The decoded message.
- * @param lastChallenge The challenge it answers, decoded; `undefined` for an initial response.
+ * @param lastChallenge The challenge it answers; `undefined` for an initial response.
  */
 export function showResponse(
   mechanism: string,
   bytes: Uint8Array,
-  lastChallenge: string | undefined,
+  lastChallenge: Uint8Array | undefined,
 ): string {
-  if (!IMPLEMENTED.has(mechanism)) return "***";
-  // Digests are not passwords, but they allow an offline guess; the identities stay readable.
-  if (mechanism === "DIGEST-MD5") {
-    return printable(bytes).replace(/response=[0-9a-fA-F]*/i, "response=***");
-  }
-  if (mechanism === "CRAM-MD5") {
-    const text = printable(bytes);
-    const space = text.lastIndexOf(" ");
-    return space > 0 ? `${text.slice(0, space)} ***` : "***";
-  }
-  if (mechanism === "PLAIN") {
-    // authzid NUL authcid NUL passwd: keep the identities, never the password.
-    const first = bytes.indexOf(0);
-    const second = first < 0 ? -1 : bytes.indexOf(0, first + 1);
-    return second < 0 ? "***" : `${printable(bytes.subarray(0, second + 1))}***`;
-  }
-  // Only the answer to the username prompt (or the initial response) is not a password.
-  if (
-    mechanism === "LOGIN" && lastChallenge !== undefined && !/^user ?name/i.test(lastChallenge)
-  ) {
-    return "***";
-  }
-  return printable(bytes);
+  return redactClientMessage(mechanism, bytes, { lastChallenge });
 }
