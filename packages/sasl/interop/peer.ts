@@ -42,18 +42,8 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { decodeBase64, encodeBase64 } from "../base64.ts";
-import type { ClientMechanism, SaslOutcome, ServerMechanism, ServerStep } from "../mechanism.ts";
+import type { ClientMechanism, SaslOutcome, ServerMechanism } from "../mechanism.ts";
 import type { SecurityLayer } from "../security_layer.ts";
-
-/** A client mechanism whose `next` may be asynchronous (SCRAM's is: PBKDF2 via WebCrypto). */
-export type DrivenClient = Omit<ClientMechanism, "next"> & {
-  next(challenge: Uint8Array): Uint8Array | Promise<Uint8Array>;
-};
-
-/** A server mechanism whose `next` may be asynchronous. */
-export type DrivenServer = Omit<ServerMechanism, "next"> & {
-  next(response: Uint8Array | undefined): ServerStep | Promise<ServerStep>;
-};
 
 /** The JSON a peer is started with. Extra keys are passed through untouched. */
 export interface PeerConfig {
@@ -462,7 +452,7 @@ async function expectC(peer: Peer, context: string): Promise<Uint8Array | PeerRe
  * response (SCRAM's client-first message) it is sent first, and the server peer must wait for
  * it; otherwise the server peer speaks first. The peer's final `C` (rspauth, SCRAM's `v=`) goes
  * to `client.next` and the client's empty answer is dropped, as SMTP does; with `successData`
- * it goes to `client.finish` instead. `next` may return a promise; it is awaited.
+ * it goes to `client.finish` instead.
  *
  * @throws {SaslError} from saslkit, {@linkcode PeerError} when the peer fails.
  *
@@ -472,7 +462,7 @@ async function expectC(peer: Peer, context: string): Promise<Uint8Array | PeerRe
  * ```
  */
 export async function runClientWithPeerServer(
-  client: DrivenClient,
+  client: ClientMechanism,
   peer: Peer,
   options: ExchangeOptions = {},
 ): Promise<ClientExchangeResult> {
@@ -526,7 +516,7 @@ export async function runClientWithPeerServer(
  */
 export async function runPeerClientWithServer(
   peer: Peer,
-  server: DrivenServer,
+  server: ServerMechanism,
   options: ExchangeOptions & { initialResponse?: boolean } = {},
 ): Promise<ServerExchangeResult> {
   const messages: ExchangeMessage[] = [];

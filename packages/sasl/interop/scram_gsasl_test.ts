@@ -10,7 +10,7 @@
 // First the harness is proven peer to peer (gsasl <-> Cyrus), then saslkit takes each side.
 
 import assert from "node:assert/strict";
-import type { ChannelBindingType } from "../channel_binding.ts";
+import type { ChannelBindingType } from "../mechanism.ts";
 import {
   deriveScramCredentials,
   ScramClient,
