@@ -7,9 +7,14 @@
 // runs with application-chosen bytes for tls-unique and tls-exporter alike. gsasl has no
 // SCRAM-SHA-512 and no tls-server-end-point.
 //
-// First the harness is proven peer to peer (gsasl <-> Cyrus), then saslkit takes each side.
+// First the harness is proven peer to peer (gsasl <-> Cyrus), then saslkit takes each side,
+// then gsasl's client binds a real TLS session (STARTTLS, TLS 1.3 tls-exporter and TLS 1.2
+// tls-unique from GnuTLS) against saslkit's server fed with OpenSSL's values for that session.
+// gsasl's server has no TLS, so saslkit's client meets gsasl over TLS only in that direction.
 
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { decodeBase64 } from "../base64.ts";
 import type { ChannelBindingType } from "../mechanism.ts";
 import {
   deriveScramCredentials,
@@ -28,6 +33,12 @@ import {
   type ServerExchangeResult,
   startPeer,
 } from "./peer.ts";
+import {
+  type GsaslTlsResult,
+  makeCertificate,
+  runGsaslOverTls,
+  type SessionBindings,
+} from "./gsasl/tls_session.ts";
 import { bindingData, both, cyrusPeer, gsaslPeer, hex, liveTests } from "./scram_peers.ts";
 
 const HINT = "Run scripts/peers/scram_peers.sh as root (apt-get install gsasl).";
@@ -314,5 +325,95 @@ live(
         error instanceof ScramServerError && error.code === "authentication-failed" &&
         error.serverError === "invalid-proof",
     );
+  },
+);
+
+// ------------------------------------------------------------ gsasl over real TLS
+//
+// gsasl --smtp --connect … --starttls takes its binding from GnuTLS; a STARTTLS terminator in
+// Node (Deno 2.9's node:tls has no exportKeyingMaterial and its getFinished is not the Finished
+// message) computes the same session's bindings with OpenSSL for saslkit's server. gsasl 2.2
+// binds tls-exporter on TLS 1.3 and tls-unique on TLS 1.2.
+
+function unhex(text: string | undefined): Uint8Array | undefined {
+  if (text === undefined) return undefined;
+  return Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+async function overTls(
+  mechanism: string,
+  priority: string | undefined,
+  pick: (b: SessionBindings) => Partial<Record<ChannelBindingType, Uint8Array>>,
+): Promise<GsaslTlsResult> {
+  const certificate = makeCertificate();
+  if (typeof certificate === "string") throw new Error(certificate);
+  try {
+    const hash: ScramHash = mechanism.startsWith("SCRAM-SHA-1") ? "SHA-1" : "SHA-256";
+    const creds = await credentials(hash);
+    return await runGsaslOverTls(certificate, {
+      mechanism,
+      username: USER,
+      password: PASSWORD,
+      priority,
+      server: (name, bindings) =>
+        Promise.resolve(
+          new ScramServer({
+            hash,
+            plus: name.endsWith("-PLUS"),
+            credentials: (username) => username === USER ? creds : undefined,
+            channelBindings: pick(bindings),
+          }),
+        ),
+    });
+  } finally {
+    rmSync(certificate.dir, { recursive: true, force: true });
+  }
+}
+
+function clientFirst(result: GsaslTlsResult): string {
+  const line = result.smtp.find((l, i) => i > 0 && result.smtp[i - 1] === "S: 334 ");
+  return line ? text(decodeBase64(line.slice(3))) : "";
+}
+
+for (const mechanism of ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"]) {
+  live(`real TLS 1.3: gsasl client -> saslkit server, ${mechanism} tls-exporter`, async () => {
+    const result = await overTls(mechanism, undefined, (b) => ({
+      "tls-exporter": unhex(b.tlsExporter),
+    }));
+    assert.equal(result.exitCode, 0, result.output);
+    assert.equal(result.bindings?.protocol, "TLSv1.3");
+    // Below TLS 1.3 "no context" and "empty context" differ; on 1.3 they are one value.
+    assert.equal(result.bindings?.tlsExporter, result.bindings?.tlsExporterEmptyContext);
+    assert.ok(clientFirst(result).startsWith("p=tls-exporter,,n=chris,"), clientFirst(result));
+    assert.equal(result.outcome?.mechanism, mechanism);
+    assert.ok(result.smtp.includes("S: 235 2.7.0 Authentication successful"));
+  });
+}
+
+live("real TLS 1.2: gsasl client -> saslkit server, SCRAM-SHA-256-PLUS tls-unique", async () => {
+  const result = await overTls("SCRAM-SHA-256-PLUS", "NORMAL:-VERS-TLS1.3", (b) => ({
+    "tls-unique": unhex(b.tlsUnique),
+  }));
+  assert.equal(result.exitCode, 0, result.output);
+  assert.equal(result.bindings?.protocol, "TLSv1.2");
+  assert.equal(unhex(result.bindings?.tlsUnique)?.length, 12);
+  assert.ok(clientFirst(result).startsWith("p=tls-unique,,n=chris,"), clientFirst(result));
+  assert.equal(result.outcome?.mechanism, "SCRAM-SHA-256-PLUS");
+});
+
+live(
+  "real TLS 1.2: tls-unique is the client's Finished; the server's fails channel-binding-mismatch",
+  async () => {
+    const result = await overTls("SCRAM-SHA-256-PLUS", "NORMAL:-VERS-TLS1.3", (b) => ({
+      "tls-unique": unhex(b.serverFinished),
+    }));
+    assert.notEqual(result.exitCode, 0);
+    assert.notEqual(result.bindings?.serverFinished, result.bindings?.tlsUnique);
+    assert.ok(
+      result.error instanceof ScramServerError && result.error.code === "channel-binding-mismatch",
+      String(result.error),
+    );
+    assert.equal(result.smtp.at(-1), "S: 334 ZT1jaGFubmVsLWJpbmRpbmdzLWRvbnQtbWF0Y2g="); // e=channel-bindings-dont-match
+    assert.match(result.output, /mechanism error: SASL mechanism could not parse input/);
   },
 );
