@@ -371,7 +371,7 @@ async function overTls(
 }
 
 function clientFirst(result: GsaslTlsResult): string {
-  const line = result.smtp.find((l, i) => i > 0 && result.smtp[i - 1] === "S: 334 ");
+  const line = result.smtp.find((_, i) => i > 0 && result.smtp[i - 1] === "S: 334 ");
   return line ? text(decodeBase64(line.slice(3))) : "";
 }
 

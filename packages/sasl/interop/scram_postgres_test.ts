@@ -11,7 +11,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { tlsServerEndPoint } from "../channel_binding.ts";
 import { SaslError } from "../error.ts";
-import { ScramClient, type ScramClientOptions } from "../scram/mod.ts";
+import type { ClientMechanism, SaslOutcome } from "../mechanism.ts";
+import { MechanismRegistry } from "../registry.ts";
+import { ScramClient, type ScramClientOptions, scramMechanisms } from "../scram/mod.ts";
 import { type Peer, startPeer } from "./peer.ts";
 import { type Cluster, pemToDer, startCluster } from "./postgres/cluster.ts";
 import { authenticate, connectTls, type PgSaslClient } from "./postgres/pg_wire.ts";
@@ -56,19 +58,32 @@ function cyrusClient(peer: Peer, mechanism: string): PgSaslClient {
   };
 }
 
-/** saslkit's SCRAM client as the wire driver's client; `outcome` gets what finish() returned. */
-function saslkitClient(client: ScramClient, record: { outcome?: unknown } = {}): PgSaslClient {
+/**
+ * A saslkit client mechanism as the wire driver's client, made when AuthenticationSASL has
+ * named the server's mechanisms; `record.outcome` gets what finish() returned.
+ */
+function negotiatedClient(
+  choose: (offered: readonly string[]) => ClientMechanism | Promise<ClientMechanism>,
+  record: { outcome?: SaslOutcome } = {},
+): PgSaslClient {
+  let client: ClientMechanism | undefined;
   return {
-    start(offered) {
+    async start(offered) {
+      client = await choose(offered);
       assert.ok(offered.includes(client.name), `server offers ${offered}`);
-      return Promise.resolve({ mechanism: client.name, initial: client.start() });
+      return { mechanism: client.name, initial: client.start()! };
     },
-    next: (challenge) => client.next(challenge),
+    next: async (challenge) => await client!.next(challenge),
     finish(data) {
-      record.outcome = client.finish(data);
+      record.outcome = client!.finish(data);
       return Promise.resolve();
     },
   };
+}
+
+/** One saslkit client, whatever the server offers. */
+function saslkitClient(client: ClientMechanism, record?: { outcome?: SaslOutcome }): PgSaslClient {
+  return negotiatedClient(() => client, record);
 }
 
 async function runSaslkit(
@@ -93,7 +108,7 @@ async function runSaslkit(
       : {}),
     ...rest,
   });
-  const record: { outcome?: unknown } = {};
+  const record: { outcome?: SaslOutcome } = {};
   const result = await authenticate(tls, user, "postgres", saslkitClient(client, record));
   return { result, client, outcome: record.outcome };
 }
@@ -205,10 +220,8 @@ Deno.test({
         assert.equal(result.error, undefined);
         assert.equal(result.authenticated, true);
         assert.equal(result.mechanism, "SCRAM-SHA-256");
-        assert.deepEqual(
-          (outcome as { mechanism: string }).mechanism,
-          "SCRAM-SHA-256",
-        );
+        assert.equal(outcome?.mechanism, "SCRAM-SHA-256");
+        assert.equal(outcome?.authenticationId, USER);
         assert.ok(text(result.messages[0].data).startsWith(`n,,n=${USER},r=`));
         assert.match(text(result.messages.at(-1)!.data), /^v=/);
       });
@@ -275,6 +288,48 @@ Deno.test({
           message: "SCRAM channel binding negotiation error",
         });
       });
+
+      await t.step(
+        "registry: SCRAM-SHA-256-PLUS negotiated from PostgreSQL's list, descriptor client logs in",
+        async () => {
+          const registry = new MechanismRegistry(scramMechanisms);
+          const credentials = { username: USER, password: PASSWORD };
+          for (const strip of [false, true]) {
+            const tls = await connectTls(cluster.host, cluster.port, cluster.certificate.pem);
+            const channelBindings = { "tls-server-end-point": tlsServerEndPoint(tls.certificate) };
+            let chosen = "";
+            const client = negotiatedClient((offered) => {
+              // strip: what a man in the middle who removed -PLUS from the list would leave.
+              const seen = strip ? offered.filter((m) => !m.endsWith("-PLUS")) : offered;
+              const { order } = registry.negotiate({
+                offered: seen,
+                credentials,
+                secure: true,
+                channelBindingTypes: ["tls-server-end-point"],
+              });
+              chosen = order[0].name;
+              return order[0].createClient(credentials, {
+                service: "postgresql",
+                host: cluster.host,
+                secure: true,
+                channelBindings,
+                offered: seen,
+              });
+            });
+            const result = await authenticate(tls, USER, "postgres", client);
+            if (!strip) {
+              assert.equal(chosen, "SCRAM-SHA-256-PLUS");
+              assert.equal(result.error, undefined);
+              assert.equal(result.authenticated, true);
+            } else {
+              // The client could bind and says so (y); PostgreSQL offered -PLUS and refuses.
+              assert.equal(chosen, "SCRAM-SHA-256");
+              assert.ok(text(result.messages[0].data).startsWith("y,,"));
+              assert.equal(result.error?.message, "SCRAM channel binding negotiation error");
+            }
+          }
+        },
+      );
 
       await t.step("SASLprep: PostgreSQL and saslkit prepare the password alike", async () => {
         for (const password of [PREP_PASSWORD, PREP_PASSWORD_PREPARED]) {
