@@ -117,7 +117,9 @@ export async function runGsaslOverTls(
     });
   let bindings: SessionBindings | undefined;
 
+  const accepted: Socket[] = [];
   const responder = createServer((socket: Socket) => {
+    accepted.push(socket);
     let buffer = "";
     let mechanism: ServerMechanism | undefined;
     let finalSent = false;
@@ -265,6 +267,7 @@ export async function runGsaslOverTls(
     clearTimeout(timer);
     terminator?.stdin?.end();
     terminator?.kill();
+    for (const socket of accepted) socket.destroy();
     await new Promise<void>((resolve) => responder.close(() => resolve()));
   }
 }
