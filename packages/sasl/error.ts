@@ -21,10 +21,13 @@
  * - `authorization-failed`: the authentication identity may not act as the authorization identity.
  * - `replay`: a nonce or nonce-count was used again.
  * - `stale-nonce`: the server asked for a new authentication (`stale=true`).
- * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
+ * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong, or the buffer is
+ *   too short to hold them.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
- * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.
+ * - `invalid-token`: the server refused an OAuth token as invalid or expired (OAuth status
+ *   `invalid_token`, or `401`); a fresh one may work.
+ * - `oauth-error`: the server reported another OAuth error (`insufficient_scope`, `invalid_request`…).
  * - `iteration-count-rejected`: the server's SCRAM iteration count is outside the caller's range.
  * - `channel-binding-mismatch`: the peer's channel binding (type or data) differs from this side's.
  * - `channel-binding-downgrade`: a client that can bind was told the server cannot (SCRAM `y`).
@@ -49,6 +52,7 @@ export type SaslErrorCode =
   | "sequence-mismatch"
   | "buffer-too-large"
   | "invalid-token"
+  | "oauth-error"
   | "iteration-count-rejected"
   | "channel-binding-mismatch"
   | "channel-binding-downgrade"

@@ -5,21 +5,18 @@
 //   deno bench -A packages/sasl/bench/scram_bench.ts   (or: npm run bench)
 //   node packages/sasl/bench/scram_pbkdf2.mjs; npx bun packages/sasl/bench/scram_pbkdf2.mjs
 //
-// What one run showed (2-core machine, Deno 2.9.6, Node 20.20.2, Bun 1.4.5), per call:
+// One run of this file (Deno 2.9.6, a 2-core machine shared with other jobs, so absolute
+// times are noisy; the ratios are what counts):
 //
-//   PBKDF2-HMAC-SHA-256, 4096 iterations   node:crypto   WebCrypto   @noble/hashes
-//     Deno (this file)                         2.6 ms       0.82 ms      6.8 ms
-//     Node (scram_pbkdf2.mjs)                  0.86 ms      1.1 ms       5.6 ms
-//     Bun  (scram_pbkdf2.mjs)                  0.64 ms      0.61 ms      8.1 ms
-//   HMAC-SHA-256 of 200 bytes
-//     Deno                                    12.9 µs       133 µs       11.1 µs
-//     Node                                     4.7 µs       168 µs       16.1 µs
-//     Bun                                      1.5 µs        87 µs       11.2 µs
+//   PBKDF2-SHA-256 4096: WebCrypto 0.88 ms; node:crypto 7.5x slower; @noble/hashes 16x slower
+//   HMAC-SHA-256 200 B: noble and node:crypto within 1.1x; WebCrypto (importKey+sign) 3.2x slower
+//   SCRAM-SHA-256 exchange, both sides: 2.8 ms; with a client cache hit (no PBKDF2) 12.9x faster
 //
-// Hence the choice in _hash.ts: node:crypto in Node and Bun; WebCrypto PBKDF2 with noble HMAC
-// and hashing in Deno and browsers; noble alone without crypto.subtle. The run of this file
-// that the numbers above come from is in the commit that added it; run it again before
-// changing the choice.
+// Node and Bun cannot run this file; bench/scram_pbkdf2.mjs measures the same primitives there
+// (Node: node:crypto PBKDF2 0.86-1.34 ms, WebCrypto 1.1x slower, noble 6-10x slower; Bun:
+// node:crypto 0.46-0.64 ms, WebCrypto 1.1-1.8x, noble 13-17x; HMAC: node:crypto fastest in
+// both, WebCrypto 8-60x slower). The choice these numbers made is written at
+// `chooseShaBackend` in _hash.ts; run both again before changing it.
 import {
   hmacSha,
   nobleBackend,
