@@ -304,3 +304,105 @@ live(
     }
   },
 );
+
+// ------------------------------------------- other binding names, names that need escaping
+
+// libscram takes the binding's name from the application, so every type runs the same way.
+for (const cbType of ["tls-exporter", "tls-server-end-point"] as const) {
+  const data = bindingData(cbType);
+  live(`saslkit client -> Cyrus server: SCRAM-SHA-256-PLUS ${cbType}`, async (command) => {
+    const peer = await startPeer(command, {
+      ...cyrusConfig("server", "SHA-256", { plus: true }),
+      cbType,
+      cbData: hex(data),
+    });
+    try {
+      const client = new ScramClient({
+        hash: "SHA-256",
+        username: USER,
+        password: PASSWORD,
+        channelBinding: { type: cbType, data },
+        serverOffersPlus: true,
+      });
+      const result = await runClientWithPeerServer(client, peer);
+      assert.equal(result.client.mechanism, "SCRAM-SHA-256-PLUS");
+      assert.ok(text(result.messages[0].data).startsWith(`p=${cbType},,n=${USER},`));
+    } finally {
+      await peer.close();
+    }
+  });
+
+  live(`Cyrus client -> saslkit server: SCRAM-SHA-256-PLUS ${cbType}`, async (command) => {
+    const creds = await credentials("SHA-256");
+    const server = new ScramServer({
+      hash: "SHA-256",
+      plus: true,
+      credentials: (username) => username === USER ? creds : undefined,
+      channelBindings: { [cbType]: data },
+    });
+    const result = await cyrusClientRun(
+      command,
+      { ...cyrusConfig("client", "SHA-256", { plus: true }), cbType, cbData: hex(data) },
+      server,
+    );
+    assert.equal(result.server.mechanism, "SCRAM-SHA-256-PLUS");
+    assert.ok(text(result.messages[0].data).startsWith(`p=${cbType},,n=${USER},`));
+  });
+}
+
+// RFC 5802 §5.1: "," and "=" in a saslname travel as "=2C" and "=3D".
+const ODD_USER = "ch,ris=x";
+const ODD_AUTHZID = "ad=min,1";
+const ODD_HEADER = "n,a=ad=3Dmin=2C1,n=ch=2Cris=3Dx,r=";
+
+live(
+  "saslkit client -> Cyrus server: username and authzid with , and = are escaped",
+  async (command) => {
+    const peer = await startPeer(command, {
+      ...cyrusConfig("server", "SHA-256"),
+      username: ODD_USER,
+    });
+    try {
+      const client = new ScramClient({
+        hash: "SHA-256",
+        username: ODD_USER,
+        password: PASSWORD,
+        authorizationId: ODD_AUTHZID,
+      });
+      const result = await runClientWithPeerServer(client, peer);
+      assert.ok(
+        text(result.messages[0].data).startsWith(ODD_HEADER),
+        text(result.messages[0].data),
+      );
+      assert.equal(result.peer.user, ODD_USER);
+      assert.equal(result.peer.authzid, ODD_AUTHZID);
+    } finally {
+      await peer.close();
+    }
+  },
+);
+
+live(
+  "Cyrus client -> saslkit server: username and authzid with , and = are unescaped",
+  async (command) => {
+    const creds = await credentials("SHA-256");
+    const looked: string[] = [];
+    const server = new ScramServer({
+      hash: "SHA-256",
+      credentials: (username) => {
+        looked.push(username);
+        return username === ODD_USER ? creds : undefined;
+      },
+      authorize: (authcid, authzid) => authcid === ODD_USER && authzid === ODD_AUTHZID,
+    });
+    const result = await cyrusClientRun(
+      command,
+      { ...cyrusConfig("client", "SHA-256", { authzid: ODD_AUTHZID }), username: ODD_USER },
+      server,
+    );
+    assert.ok(text(result.messages[0].data).startsWith(ODD_HEADER), text(result.messages[0].data));
+    assert.deepEqual(looked, [ODD_USER]);
+    assert.equal(result.server.authenticationId, ODD_USER);
+    assert.equal(result.server.authorizationId, ODD_AUTHZID);
+  },
+);

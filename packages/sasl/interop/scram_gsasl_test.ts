@@ -417,3 +417,49 @@ live(
     assert.match(result.output, /mechanism error: SASL mechanism could not parse input/);
   },
 );
+
+// ------------------------------------------------ names that need escaping, SASLprep
+
+live("gsasl client -> saslkit server: escaped username, SASLprep'd password", async (command) => {
+  // "," and "=" travel as "=2C" and "=3D"; the password's soft hyphen maps to nothing and
+  // U+2168 to "IX" on both sides (RFC 4013), or the proofs would differ.
+  const user = "jos\u00e9,=x";
+  const password = "c\u00e4r\u00adot \u2168";
+  const creds = await deriveScramCredentials(password, { hash: "SHA-256" });
+  const server = new ScramServer({
+    hash: "SHA-256",
+    credentials: (username) => username === user ? creds : undefined,
+  });
+  const peer = await startPeer(command, {
+    ...base("SCRAM-SHA-256"),
+    role: "client",
+    username: user,
+    password,
+  });
+  try {
+    const result = await runPeerClientWithServer(peer, server, { initialResponse: true });
+    assert.ok(text(result.messages[0].data).startsWith("n,,n=jos\u00e9=2C=3Dx,r="));
+    assert.equal(result.server.authenticationId, user);
+  } finally {
+    await peer.close();
+  }
+});
+
+live("saslkit client -> gsasl server: SASLprep'd password", async (command) => {
+  const peer = await startPeer(command, {
+    ...base("SCRAM-SHA-256"),
+    role: "server",
+    password: "c\u00e4rot IX",
+  });
+  try {
+    const client = new ScramClient({
+      hash: "SHA-256",
+      username: USER,
+      password: "c\u00e4r\u00adot \u2168",
+    });
+    const result = await runClientWithPeerServer(client, peer);
+    assert.equal(result.client.mechanism, "SCRAM-SHA-256");
+  } finally {
+    await peer.close();
+  }
+});
