@@ -6,6 +6,9 @@ import type * as tls from "node:tls";
 import { Buffer } from "node:buffer";
 import { type ChannelBindings, type ChannelBindingType, tlsServerEndPoint } from "@saslkit/sasl";
 
+// TLS 1.2's verify_data length (RFC 5246 §7.4.9), for every cipher suite in use.
+const FINISHED_LENGTH = 12;
+
 /**
  * Every binding type the runtime can give for this socket; a type it cannot give is absent
  * (Deno 2.9's node:tls has no exportKeyingMaterial; TLS 1.3 has no tls-unique).
@@ -35,9 +38,11 @@ export function channelBindingsOf(
   } else if (protocol !== null) {
     // RFC 5929 §3.1: the first Finished message of the handshake, which in a full handshake is
     // the client's: the client's own, the server's peer's.
+    // Its verify_data is 12 bytes; Deno 2.9's node:tls returns 32 other bytes, which no server
+    // would accept, so anything else is left out.
     attempt("tls-unique", () => {
       const finished = side === "client" ? socket.getFinished() : socket.getPeerFinished();
-      return finished ? new Uint8Array(finished) : undefined;
+      return finished?.length === FINISHED_LENGTH ? new Uint8Array(finished) : undefined;
     });
   }
   // RFC 5929 §4: a hash of the server's certificate, whichever end asks.
