@@ -7,7 +7,6 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { Buffer } from "node:buffer";
 import type { ChannelBindings } from "@saslkit/sasl";
 import { channelBindingsOf } from "./_channel_bindings.ts";
 import { SmtpError } from "./error.ts";

@@ -1,6 +1,7 @@
 // The command line of saslkit-smtp: a hand-written parser, because it must refuse a password
 // flag with an explanation and must never echo what looks like a value back to the terminal.
 
+import { DEFAULT_MECHANISMS } from "../mechanisms.ts";
 import { DIGEST_CIPHERS, type DigestCipher, type Qop } from "@saslkit/sasl";
 
 /** A mistake in the command line: exit status 2 with the message and the short usage. */
@@ -42,6 +43,21 @@ export interface CliOptions {
 /** What the command line amounts to. */
 export type ParsedArgs = { readonly help: true } | { readonly help: false; options: CliOptions };
 
+// A comma-separated list, wrapped to `width` columns and indented by `indent`.
+function wrapList(items: readonly string[], indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const item of items) {
+    const next = line === "" ? item : `${line},${item}`;
+    if (next.length > width - indent && line !== "") {
+      lines.push(`${line},`);
+      line = item;
+    } else line = next;
+  }
+  lines.push(line);
+  return lines.map((l) => " ".repeat(indent) + l).join("\n");
+}
+
 export const USAGE: string = `Usage:
   saslkit-smtp probe --host HOST [options]
   saslkit-smtp send  --host HOST --from ADDR --to ADDR [--to ADDR ...] [options] < message
@@ -71,7 +87,8 @@ Authentication:
   --password-env VAR   read the password from the environment variable VAR
   --authzid ID         authorization identity: act as ID
   --mechanisms LIST    comma-separated, in order of preference
-                       (send default: DIGEST-MD5,CRAM-MD5,PLAIN,LOGIN)
+                       (send default, each where the connection allows it:
+${wrapList(DEFAULT_MECHANISMS, 23, 70)})
   --qop QOP            strongest DIGEST-MD5 protection to negotiate: auth (default),
                        auth-int or auth-conf; a negotiated layer protects all later traffic
   --cipher LIST        DIGEST-MD5 ciphers acceptable with auth-conf, most preferred first

@@ -2,12 +2,12 @@
 // alone on its own connection, with no fallback, so that one mechanism's failure (a dropped
 // connection, a security layer) cannot hide or spoil another's.
 
-import {
-  type ClientMechanism,
-  type MechanismDescriptor,
-  type PasswordCredentials,
-  type Qop,
-  type SkipReason,
+import type {
+  ClientMechanism,
+  MechanismDescriptor,
+  PasswordCredentials,
+  Qop,
+  SkipReason,
 } from "@saslkit/sasl";
 import { SmtpError } from "../error.ts";
 import { SMTP_REGISTRY } from "../mechanisms.ts";
