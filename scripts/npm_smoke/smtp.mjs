@@ -2,8 +2,11 @@
 import assert from "node:assert/strict";
 
 export default async function smoke(smtp) {
+  // The parsers live behind the low-level subpath; the root keeps what applications call.
+  assert.equal(smtp.parseEhloAuth, undefined);
+  const lowLevel = await import("@saslkit/smtp/low-level");
   assert.deepEqual(
-    smtp.parseEhloAuth([
+    lowLevel.parseEhloAuth([
       "250-mail.example.com Hello",
       "250-AUTH digest-md5 CRAM-MD5",
       "250-AUTH=LOGIN PLAIN CRAM-MD5",
@@ -11,7 +14,7 @@ export default async function smoke(smtp) {
     ]),
     ["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"],
   );
-  assert.deepEqual(smtp.parseEhloAuth(["250 STARTTLS"]), []);
+  assert.deepEqual(lowLevel.parseEhloAuth(["250 STARTTLS"]), []);
 
   // The whole job in plain Node, from the tarballs: the embedded Sendmail-like server, a
   // DIGEST-MD5 confidentiality layer on the wire, and the fallback after a drop behind 235.

@@ -97,7 +97,7 @@ async function authenticateAndSend(
   try {
     assert.equal((await session.noop()).code, 250);
     const message = testMessage(label, body);
-    const reply = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    const { reply } = await session.sendMail({ from: FROM, to: [TO], data: message.data });
     assert.equal(reply.code, 250);
     await session.quit();
     return { result, wire, message, reply, queued: await queuedMessage(peer, message) };
@@ -343,7 +343,11 @@ Deno.test({
             assert.equal(result.mechanism, "DIGEST-MD5");
             assert.equal(result.outcome.qop, "auth");
             assert.equal(result.session.securityLayer, undefined);
-            reply = await result.session.sendMail({ from: FROM, to: [TO], data: message.data });
+            ({ reply } = await result.session.sendMail({
+              from: FROM,
+              to: [TO],
+              data: message.data,
+            }));
             await result.session.quit();
           } finally {
             result.session.close();
@@ -661,7 +665,7 @@ Deno.test({
               assert.equal(outcome.mechanism, "CRAM-MD5");
               const message = testMessage("after no-acceptable-qop");
               assert.equal(
-                (await session.sendMail({ from: FROM, to: [TO], data: message.data })).code,
+                (await session.sendMail({ from: FROM, to: [TO], data: message.data })).reply.code,
                 250,
               );
               await session.quit();
