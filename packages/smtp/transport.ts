@@ -270,7 +270,10 @@ export function tlsError(
   const where = options.port ? `${options.host}:${options.port}` : options.host;
   const code = error.code ?? "";
   const text = `${error.message} ${code}`;
-  if (/wrong version number|packet length too long|unknown protocol|http request/i.test(text)) {
+  if (
+    /wrong version number|packet length too long|unknown protocol|http request|InvalidContentType|corrupt message/i
+      .test(text)
+  ) {
     return new SmtpError(
       "plaintext-server",
       `${where} answered in plaintext, not TLS: it is not an implicit-TLS port; drop --tls ` +
@@ -291,7 +294,9 @@ export function tlsError(
       { cause: error },
     );
   }
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || /altnames|does not match/i.test(text)) {
+  if (
+    code === "ERR_TLS_CERT_ALTNAME_INVALID" || /altnames|does not match|NotValidForName/i.test(text)
+  ) {
     return new SmtpError(
       "untrusted-certificate",
       `the certificate of ${where} does not name ${options.servername ?? options.host}: ` +

@@ -209,21 +209,26 @@ const QOPS: readonly Qop[] = ["auth", "auth-int", "auth-conf"];
 /** The version of this command, as `--version` prints it. */
 export const VERSION_TEXT = `saslkit-smtp ${VERSION}\n`;
 
-// Levenshtein distance, bounded: the words compared here are short.
+// Edit distance with transpositions (optimal string alignment): `sned` is one edit from `send`.
+// The words compared are short (options are cut to 40 characters).
 function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  a = a.slice(0, 40);
+  const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
+    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      row[j] = Math.min(
+        rows[i - 1][j] + 1,
+        row[j - 1] + 1,
+        rows[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j], rows[i - 2][j - 2] + 1);
+      }
     }
-    previous = current;
+    rows.push(row);
   }
-  return previous[b.length];
+  return rows[a.length][b.length];
 }
 
 /** The known words closest to `word` (at most 2 edits, or a prefix), best first. */
