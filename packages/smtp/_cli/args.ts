@@ -207,7 +207,7 @@ const MECHANISM_NAME = /^[A-Z0-9_-]{1,20}$/;
 const QOPS: readonly Qop[] = ["auth", "auth-int", "auth-conf"];
 
 /** The version of this command, as `--version` prints it. */
-export const VERSION_TEXT = `saslkit-smtp ${VERSION}\n`;
+export const VERSION_TEXT: string = `saslkit-smtp ${VERSION}\n`;
 
 // Edit distance with transpositions (optimal string alignment): `sned` is one edit from `send`.
 // The words compared are short (options are cut to 40 characters).

@@ -1,7 +1,7 @@
 // `saslkit-smtp serve`: the embedded test server as a command, so that any application can be
 // pointed at it. Each accepted message is printed and, with --folder, written as an .eml file.
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { type ReceivedMessage, startTestServer } from "../test_server.ts";
@@ -51,7 +51,10 @@ export async function runServe(
     onMessage: (message) => {
       let file: string | undefined;
       if (options.folder !== undefined) {
-        file = join(options.folder, `${message.queueId ?? `message-${Date.now()}`}.eml`);
+        // Queue ids restart with each run: never overwrite a message of an earlier one.
+        const base = join(options.folder, message.queueId ?? `message-${Date.now()}`);
+        file = `${base}.eml`;
+        for (let n = 2; existsSync(file); n++) file = `${base}-${n}.eml`;
         try {
           writeFileSync(file, message.data);
         } catch (error) {
