@@ -43,7 +43,22 @@ export default async function smoke(smtp) {
       result.attempts.map((a) => `${a.mechanism}:${a.result}`),
       ["CRAM-MD5:dropped-after-auth", "DIGEST-MD5:authenticated"],
     );
+    // sendMail from untyped code: a string recipient is one recipient, and the queue id is read.
+    const sent = await result.session.sendMail({
+      from: '"A" <a@example.com>',
+      to: "b@example.com",
+      subject: "smoke",
+      text: "hi\n",
+    });
+    assert.deepEqual(sent.accepted, ["b@example.com"]);
+    assert.match(sent.queueId, /^5AQK\d{8}$/);
     await result.session.quit();
+
+    // Node's OpenSSL words for a plaintext answer to implicit TLS become a code with advice.
+    await assert.rejects(
+      smtp.connectTcp({ host: server.hostname, port: server.port, security: "tls" }),
+      (error) => error.code === "plaintext-server" && /answered in plaintext/.test(error.message),
+    );
   } finally {
     await server.close();
   }
