@@ -21,10 +21,13 @@
  * - `authorization-failed`: the authentication identity may not act as the authorization identity.
  * - `replay`: a nonce or nonce-count was used again.
  * - `stale-nonce`: the server asked for a new authentication (`stale=true`).
- * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
+ * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong, or the buffer is
+ *   too short to hold them.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
- * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.
+ * - `invalid-token`: the server refused an OAuth token as invalid or expired (OAuth status
+ *   `invalid_token`, or `401`); a fresh one may work.
+ * - `oauth-error`: the server reported another OAuth error (`insufficient_scope`, `invalid_request`…).
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -44,7 +47,8 @@ export type SaslErrorCode =
   | "integrity-check-failed"
   | "sequence-mismatch"
   | "buffer-too-large"
-  | "invalid-token";
+  | "invalid-token"
+  | "oauth-error";
 
 /**
  * A failure of a SASL exchange or of a security layer.
