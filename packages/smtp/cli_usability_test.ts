@@ -124,6 +124,17 @@ Deno.test("send --require-qop: below it is a failed attempt; text states the pro
       stdin: "x\n",
     });
     assert.equal(JSON.parse(json.stdout).error.code, "insufficient-protection");
+    // --qop alone allows a layer and gets none here: no longer silent.
+    const allowed = await run([...base, "--to", "b@example.com", "--qop", "auth-conf"], {
+      env: { PW: "secret" },
+      stdin: "x\n",
+    });
+    assert.equal(allowed.status, 0);
+    assert.match(allowed.stdout, /^Protection: TLS none; SASL layer none$/m);
+    assert.match(
+      allowed.stderr,
+      /note: --qop auth-conf allowed a security layer, but DIGEST-MD5 negotiated none/,
+    );
   } finally {
     await server.close();
   }

@@ -195,6 +195,13 @@ export async function runSend(
       report.tls !== "none" && options.insecure ? " (certificate NOT checked)" : ""
     }; SASL layer ${report.mechanism ? report.protection : "none (not authenticated)"}`,
   );
+  if (report.mechanism && options.qop && options.qop !== "auth" && report.qop === "auth") {
+    // --qop allows a layer; it does not demand one (that is --require-qop). Say so.
+    reporter.say(
+      `note: --qop ${options.qop} allowed a security layer, but ${report.mechanism} ` +
+        "negotiated none (the server did not offer one); --require-qop makes that a failure",
+    );
+  }
   try {
     const sent = await session.sendMail({ from: options.from!, to: options.to, data });
     report.accepted = true;
