@@ -269,7 +269,8 @@ export function tlsError(
 ): SmtpError {
   const where = options.port ? `${options.host}:${options.port}` : options.host;
   const code = error.code ?? "";
-  const text = `${error.message} ${code}`;
+  // OpenSSL says "wrong version number", BoringSSL (Bun) "WRONG_VERSION_NUMBER".
+  const text = `${error.message} ${code}`.replaceAll("_", " ");
   if (
     /wrong version number|packet length too long|unknown protocol|http request|InvalidContentType|corrupt message/i
       .test(text)
