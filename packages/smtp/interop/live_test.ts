@@ -97,10 +97,16 @@ async function authenticateAndSend(
   try {
     assert.equal((await session.noop()).code, 250);
     const message = testMessage(label, body);
-    const { reply } = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    const sent = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    const { reply } = sent;
     assert.equal(reply.code, 250);
+    assert.deepEqual(sent.accepted, [TO]);
     await session.quit();
-    return { result, wire, message, reply, queued: await queuedMessage(peer, message) };
+    const queued = await queuedMessage(peer, message);
+    // The queue id read from the final reply is the one the server wrote into Received.
+    assert.ok(sent.queueId, `no queue id read from ${reply.lines.join(" / ")}`);
+    assert.ok(queued.includes(sent.queueId), `${sent.queueId} is not in the queued message`);
+    return { result, wire, message, reply, queued };
   } finally {
     session.close();
   }
@@ -376,6 +382,20 @@ Deno.test({
         });
       });
 
+      await t.step("minQop auth-conf: CRAM-MD5 never tried, DIGEST-MD5 with a layer", async () => {
+        const sent = await authenticateAndSend(peer, "minQop on Sendmail", {
+          mechanisms: ["CRAM-MD5", "DIGEST-MD5"],
+          minQop: "auth-conf",
+          digestMd5: { ciphers: ["rc4"] },
+        });
+        assert.deepEqual(sent.result.attempts.map((a) => [a.mechanism, a.result, a.qop]), [
+          ["CRAM-MD5", "insufficient-protection", undefined],
+          ["DIGEST-MD5", "authenticated", "auth-conf"],
+        ]);
+        assert.equal(sent.result.outcome.cipher, "rc4");
+        assert.ok(!sent.wire.clientLines().some((line) => line.includes("CRAM-MD5")));
+      });
+
       await t.step("4. fallback against the real server", async (t) => {
         await t.step(
           "an unadvertised first mechanism is skipped on the same connection",
@@ -620,6 +640,23 @@ Deno.test({
           });
         }
       });
+
+      await t.step(
+        "minQop auth-int against Dovecot (qop=auth only): refused, clearly",
+        async () => {
+          const wire = new WireRecorder(peer);
+          const error = await authenticateFails(peer, wire, {
+            mechanisms: ["DIGEST-MD5", "CRAM-MD5"],
+            minQop: "auth-int",
+          });
+          assert.equal(error.code, "insufficient-protection");
+          assert.match(error.message, /the server offers qop auth/);
+          assert.deepEqual(error.attempts.map((a) => a.result), [
+            "insufficient-protection",
+            "insufficient-protection",
+          ]);
+        },
+      );
 
       await t.step("6. DIGEST-MD5 asked for auth-conf gets qop=auth", async (t) => {
         await t.step("policy: 'at most auth-conf' accepts auth, no layer", async () => {
