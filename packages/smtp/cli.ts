@@ -30,6 +30,7 @@
  *   --mechanisms DIGEST-MD5 --qop auth-conf --json --verbose
  * echo "Hello" | npx saslkit-smtp send --host mail.example.com --user smtpuser \
  *   --password-env SMTP_PASSWORD --from me@example.com --to you@example.com --subject Hi
+ * npx saslkit-smtp serve --port 2525 --folder received   # the test server, until Ctrl-C
  * ```
  *
  * @example With Deno, from a checkout

@@ -91,6 +91,25 @@ export function formatMailbox(mailbox: Mailbox): string {
   return `${name} <${mailbox.address}>`;
 }
 
+// `To: a, b, c`, folded onto continuation lines so that no line passes 78 characters where it
+// can be helped (RFC 5322 §2.1.1).
+function addressHeader(name: string, mailboxes: readonly Mailbox[]): string {
+  let header = `${name}:`;
+  let lineLength = header.length;
+  mailboxes.forEach((mailbox, i) => {
+    const item = formatMailbox(mailbox) + (i < mailboxes.length - 1 ? "," : "");
+    const firstLine = item.split("\r\n")[0];
+    if (i > 0 && lineLength + 1 + firstLine.length > 78) {
+      header += "\r\n";
+      lineLength = 0;
+    }
+    header += ` ${item}`;
+    const lines = item.split("\r\n");
+    lineLength = lines.length > 1 ? lines.at(-1)!.length : lineLength + 1 + item.length;
+  });
+  return header;
+}
+
 function rfc5322Date(date: Date): string {
   if (Number.isNaN(date.getTime())) throw new SmtpError("invalid-argument", "date is invalid");
   return date.toUTCString().replace(/GMT$/, "+0000");
@@ -160,8 +179,8 @@ export function buildMessage(options: MessageOptions): string {
       []).join("\r\n") + "\r\n";
   const headers = [
     `From: ${formatMailbox(from)}`,
-    `To: ${to.map(formatMailbox).join(", ")}`,
-    ...(cc.length ? [`Cc: ${cc.map(formatMailbox).join(", ")}`] : []),
+    addressHeader("To", to),
+    ...(cc.length ? [addressHeader("Cc", cc)] : []),
     ...(subject !== undefined ? [`Subject: ${encodeHeaderText(subject)}`] : []),
     `Date: ${rfc5322Date(options.date ?? new Date())}`,
     `Message-ID: <${messageId}>`,

@@ -293,6 +293,15 @@ Deno.test("sendMail: BODY=8BITMIME for a non-ASCII body, SMTPUTF8 for a non-ASCI
   await old.quit();
 });
 
+Deno.test("buildMessage folds a long To header and keeps every address", () => {
+  const to = Array.from({ length: 12 }, (_, i) => `recipient-number-${i}@example.com`);
+  const message = buildMessage({ from: "a@example.com", to, text: "x" });
+  const header = /^To: ([^]*?)\r\n(?! )/m.exec(message)[0];
+  for (const line of header.split("\r\n")) assert.ok(line.length <= 78, line);
+  for (const address of to) assert.ok(header.includes(address), address);
+  assert.equal(header.replace(/\r\n /g, " ").trim(), `To: ${to.join(", ")}`);
+});
+
 Deno.test("buildMessage from JavaScript: typed errors for wrong types", () => {
   assert.throws(
     () => buildMessage(),

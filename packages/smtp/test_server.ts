@@ -136,7 +136,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       deliver: (message) => {
         const received = { connection: id, queueId: lastQueueId, ...message };
         messages.push(received);
-        options.onMessage?.(received);
+        try {
+          options.onMessage?.(received);
+        } catch {
+          // A listener that throws must not break the session: the message is accepted.
+        }
       },
       takeTempFailure: (mechanism) => {
         const left = tempFailures.get(mechanism) ?? 0;
