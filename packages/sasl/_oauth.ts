@@ -55,6 +55,29 @@ export type TokenValidation =
  * @param token The token exactly as the client sent it, without `Bearer `.
  * @param request What else the client sent.
  * @returns The identity, or the error to report.
+ *
+ * @example One validator for both bearer mechanisms
+ * ```ts
+ * import { OAuthBearerServer, type TokenValidator, XOAuth2Server } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const tokens = new Map([["ya29.alice", "alice@example.com"]]);
+ * const validate: TokenValidator = (token, request) => {
+ *   const owner = tokens.get(token);
+ *   if (owner === undefined) return { error: { status: "invalid_token", scope: "mail" } };
+ *   return request.authorizationId === undefined || request.authorizationId === owner
+ *     ? { authenticationId: owner }
+ *     : { error: { status: "invalid_request" } };
+ * };
+ * const xoauth2 = new XOAuth2Server({ validate });
+ * const step = await xoauth2.next(
+ *   new TextEncoder().encode("user=alice@example.com\x01auth=Bearer ya29.alice\x01\x01"),
+ * );
+ * assert.equal(step.done, true);
+ * const bearer = new OAuthBearerServer({ validate });
+ * const error = await bearer.next(new TextEncoder().encode("n,,\x01auth=Bearer nope\x01\x01"));
+ * assert.equal(new TextDecoder().decode(error.challenge), '{"status":"invalid_token","scope":"mail"}');
+ * ```
  */
 export type TokenValidator = (
   token: string,

@@ -25,7 +25,18 @@ const MAX_TRACE_OCTETS = 4 * MAX_TRACE_CHARACTERS;
 /**
  * The identity an ANONYMOUS exchange reports. RFC 4505 defines none (the client stays
  * anonymous; the trace is not an identity); saslkit uses `anonymous`, the user name that
- * anonymous logins traditionally used (RFC 4505, Abstract).
+ * anonymous logins traditionally used (RFC 4505, Abstract), and the one Dovecot 2.3 reports
+ * with `auth_anonymous_username = anonymous`.
+ *
+ * @example
+ * ```ts
+ * import { ANONYMOUS_IDENTITY, AnonymousServer } from "@saslkit/sasl";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new AnonymousServer();
+ * server.next(new Uint8Array(0));
+ * assert.equal(server.outcome().authenticationId, ANONYMOUS_IDENTITY);
+ * ```
  */
 export const ANONYMOUS_IDENTITY = "anonymous";
 

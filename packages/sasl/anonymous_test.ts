@@ -281,3 +281,37 @@ Deno.test("ANONYMOUS descriptor", async () => {
   assert.equal(anonymousMechanism.redact(text.encode("sirhc"), {}), "sirhc");
   assert.equal(anonymousMechanism.redact(new Uint8Array(0), {}), "(empty)");
 });
+
+Deno.test("ANONYMOUS and its trace check: random messages give a verdict or a SaslError", () => {
+  let state = 0x2545f491;
+  const random = (n: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const pieces = ["a", "@", ".", '"', "\\", "[", "]", " ", "é", "😀", "\u200d", "\ufffd", "\x7f"];
+  for (let i = 0; i < 3000; i++) {
+    let trace = "";
+    for (let n = random(12); n > 0; n--) trace += pieces[random(pieces.length)];
+    const bytes = random(10) === 0
+      ? new Uint8Array([random(256), random(256)])
+      : text.encode(trace);
+    let clientAccepts = true;
+    try {
+      new AnonymousClient({ trace });
+    } catch (error) {
+      assert.ok(error instanceof SaslError);
+      clientAccepts = false;
+    }
+    let serverAccepts = true;
+    try {
+      new AnonymousServer().next(bytes);
+    } catch (error) {
+      assert.ok(error instanceof SaslError);
+      serverAccepts = false;
+    }
+    // Client and server apply the same rules to the same text.
+    if (decode(bytes) === trace) assert.equal(serverAccepts, clientAccepts, JSON.stringify(trace));
+  }
+});

@@ -28,6 +28,10 @@
  * - `invalid-token`: the server refused an OAuth token as invalid or expired (OAuth status
  *   `invalid_token`, or `401`); a fresh one may work.
  * - `oauth-error`: the server reported another OAuth error (`insufficient_scope`, `invalid_request`…).
+ * - `iteration-count-rejected`: the server's SCRAM iteration count is outside the caller's range.
+ * - `channel-binding-mismatch`: the peer's channel binding (type or data) differs from this side's.
+ * - `channel-binding-downgrade`: a client that can bind was told the server cannot (SCRAM `y`).
+ * - `server-rejected`: the server ended the exchange with its own error (SCRAM `e=`).
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -48,7 +52,11 @@ export type SaslErrorCode =
   | "sequence-mismatch"
   | "buffer-too-large"
   | "invalid-token"
-  | "oauth-error";
+  | "oauth-error"
+  | "iteration-count-rejected"
+  | "channel-binding-mismatch"
+  | "channel-binding-downgrade"
+  | "server-rejected";
 
 /**
  * A failure of a SASL exchange or of a security layer.

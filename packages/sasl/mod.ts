@@ -53,3 +53,4 @@ export * from "./oauthbearer.ts";
 export * from "./xoauth2.ts";
 export * from "./external.ts";
 export * from "./anonymous.ts";
+export * from "./channel_binding.ts";

@@ -1023,3 +1023,66 @@ Deno.test("OAUTHBEARER descriptor: redact", async () => {
     assert.ok(shown.includes("host=server.example.com"), shown);
   }
 });
+
+/** Mutations of a valid message: flips, cuts, and the grammar's special octets inserted. */
+function* mutations(valid: Uint8Array, count: number, seed: number): Generator<Uint8Array> {
+  let state = seed;
+  const random = (n: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const specials = [0x00, 0x01, 0x2c, 0x3d, 0x20, 0x0a, 0x22, 0x7b, 0x7d, 0xff, 0xc3];
+  for (let i = 0; i < count; i++) {
+    const bytes = [...valid];
+    for (let edits = 1 + random(4); edits > 0; edits--) {
+      const at = random(bytes.length + 1);
+      switch (random(4)) {
+        case 0:
+          bytes[at] = random(256);
+          break;
+        case 1:
+          bytes.splice(at, 0, specials[random(specials.length)]);
+          break;
+        case 2:
+          bytes.splice(at, 1 + random(3));
+          break;
+        default:
+          bytes.length = at;
+      }
+    }
+    yield new Uint8Array(bytes);
+  }
+}
+
+Deno.test("OAUTHBEARER: mutated messages give a verdict or a SaslError, never anything else", async () => {
+  const valid = decodeBase64(RFC_IMAP_INITIAL);
+  for (const input of mutations(valid, 3000, 0x9e3779b9)) {
+    const server = new OAuthBearerServer({
+      validate: (token) =>
+        token === RFC_TOKEN ? { authenticationId: "a" } : { error: { status: "invalid_token" } },
+      authorize: () => true,
+    });
+    try {
+      await server.next(input);
+    } catch (error) {
+      assert.ok(error instanceof SaslError, `${error} for ${JSON.stringify(decode(input))}`);
+    }
+  }
+  const error = text.encode(
+    '{"status":"invalid_token","scope":"example_scope","openid-configuration":"https://x/"}',
+  );
+  for (const input of mutations(error, 3000, 0x85ebca6b)) {
+    const client = new OAuthBearerClient({ token: "abc" });
+    client.start();
+    try {
+      const answer = client.next(input);
+      // A challenge the client accepts is an error report, answered with %x01 (or, if empty,
+      // with the message again).
+      assert.ok(input.length === 0 || (answer.length === 1 && answer[0] === 1));
+    } catch (error) {
+      assert.ok(error instanceof SaslError, `${error}`);
+    }
+  }
+});

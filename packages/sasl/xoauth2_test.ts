@@ -535,3 +535,46 @@ Deno.test("XOAUTH2 descriptor: createServer and redact", async () => {
   assert.equal(redact("ya29.secret"), "***");
   assert.equal(xoauth2Mechanism.redact(new Uint8Array(0), {}), "(empty)"); // the error answer
 });
+
+function* mutations(valid: Uint8Array, count: number, seed: number): Generator<Uint8Array> {
+  let state = seed;
+  const random = (n: number) => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const specials = [0x00, 0x01, 0x3d, 0x20, 0x0a, 0x22, 0x7b, 0x7d, 0xff, 0xc3];
+  for (let i = 0; i < count; i++) {
+    const bytes = [...valid];
+    for (let edits = 1 + random(4); edits > 0; edits--) {
+      const at = random(bytes.length + 1);
+      const op = random(4);
+      if (op === 0) bytes[at] = random(256);
+      else if (op === 1) bytes.splice(at, 0, specials[random(specials.length)]);
+      else if (op === 2) bytes.splice(at, 1 + random(3));
+      else bytes.length = at;
+    }
+    yield new Uint8Array(bytes);
+  }
+}
+
+Deno.test("XOAUTH2: mutated messages give a verdict or a SaslError, never anything else", async () => {
+  for (const input of mutations(decodeBase64(GOOGLE_INITIAL), 3000, 0x27d4eb2f)) {
+    const server = new XOAuth2Server({ ...googleServer, authorize: () => true });
+    try {
+      await server.next(input);
+    } catch (error) {
+      assert.ok(error instanceof SaslError, `${error} for ${JSON.stringify(decode(input))}`);
+    }
+  }
+  for (const input of mutations(decodeBase64(GOOGLE_ERROR), 3000, 0x165667b1)) {
+    const client = new XOAuth2Client({ username: "u", token: "t" });
+    client.start();
+    try {
+      client.next(input);
+    } catch (error) {
+      assert.ok(error instanceof SaslError, `${error}`);
+    }
+  }
+});
