@@ -8,10 +8,10 @@
 // SASLKIT_SMOKE_KEEP=1 keeps the scratch directory for debugging.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, fail, header, run } from "./_workspace.mjs";
+import { BIN, fail, header, ROOT, run } from "./_workspace.mjs";
 import { packAll } from "./pack.mjs";
 import {
   FIXTURES,
@@ -110,6 +110,49 @@ function main(tmp) {
     throw new Error(`saslkit-smtp with a password flag exited ${usage.status}, not 2`);
   }
   console.log("ok: saslkit-smtp --help exits 0; a password flag is a usage error (2)");
+
+  header("npm smoke: (e) the @saslkit/smtp README quick start, with the installed command");
+  quickStart(scratch);
+}
+
+// The package README's quick start as a user copies it into a project that installed the
+// tarball: `npx saslkit-smtp serve`, then the send block, then the message in the folder. Only
+// the port differs (serve picks a free one and the send block is pointed at it).
+function quickStart(scratch) {
+  const readme = readFileSync(join(ROOT, "packages", "smtp", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Quick start\n"));
+  const [serve, send] = [
+    ...section.slice(0, section.indexOf("\n## ", 1)).matchAll(
+      /```sh\n([\s\S]*?)```/g,
+    ),
+  ].map((m) => m[1].trim());
+  if (!serve?.startsWith("npx saslkit-smtp serve --port 2525") || !send?.includes("2525")) {
+    throw new Error("the smtp README's quick start has no serve block and send block");
+  }
+  const script = [
+    // Job control: the server runs in a process group of its own, so npx and the node it
+    // starts are stopped together.
+    "set -e -m",
+    `${serve.replace("--port 2525", "--port 0")} > serve.log 2>&1 &`,
+    "server=$!",
+    "trap 'kill -- -$server 2>/dev/null || true' EXIT",
+    "for i in $(seq 300); do grep -q 'listening on' serve.log && break; sleep 0.1; done",
+    "PORT=$(sed -n 's/.*listening on 127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' serve.log)",
+    send.replaceAll("2525", "$PORT"),
+  ].join("\n");
+  const result = spawnSync("bash", ["-c", script], {
+    cwd: scratch,
+    env: SCRATCH_ENV,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const output = `${result.stdout}${result.stderr}`;
+  if (result.status !== 0 || !/^5AQK00000001\.eml$/m.test(result.stdout)) {
+    throw new Error(`the README quick start failed (${result.status}):\n${output}`);
+  }
+  const eml = readFileSync(join(scratch, "received", "5AQK00000001.eml"), "utf8");
+  if (!eml.includes("\r\n\r\nIt works.\r\n")) throw new Error("the received message differs");
+  console.log("ok: npx saslkit-smtp serve + send from the README: received/5AQK00000001.eml");
 }
 
 const tmp = mkdtempSync(join(tmpdir(), "saslkit-npm-smoke-"));

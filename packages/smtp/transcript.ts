@@ -42,7 +42,7 @@ function printable(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { redactClientMessage } from "@saslkit/smtp";
+ * import { redactClientMessage } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * const enc = new TextEncoder();
@@ -75,7 +75,7 @@ export function redactClientMessage(
  *
  * @example
  * ```ts
- * import { describeChallenge } from "@saslkit/smtp";
+ * import { describeChallenge } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * assert.equal(describeChallenge(new TextEncoder().encode("Username:")), "Username:");

@@ -34,6 +34,8 @@ export interface SmtpTransport {
    * (RFC 5929, RFC 9266); empty on a plain stream.
    */
   channelBindings?(): ChannelBindings;
+  /** The TLS protocol version in force (`TLSv1.3`), where the runtime tells; absent on plain. */
+  tlsVersion?(): string | undefined;
 }
 
 /** Options of {@linkcode connectTcp}. */
@@ -66,8 +68,20 @@ class SocketTransport implements SmtpTransport {
   #error?: Error;
   #waiter?: () => void;
   #secure: boolean;
+  #first = true;
   readonly #options: ConnectOptions;
   readonly #onData = (chunk: Uint8Array) => {
+    if (this.#first && !this.#secure && chunk[0] === 0x16 && chunk[1] === 0x03) {
+      // A TLS record (handshake, version 3.x) where a greeting belongs: an implicit-TLS port.
+      this.#error = new SmtpError(
+        "tls-expected",
+        `${this.#options.host}:${this.#options.port} speaks TLS from the first byte, not ` +
+          `plaintext SMTP: use implicit TLS (security: "tls", --tls)`,
+      );
+      this.#socket.destroy();
+    }
+    this.#first = false;
+    if (this.#error) return;
     this.#chunks.push(new Uint8Array(chunk));
     this.#buffered += chunk.length;
     if (this.#buffered > HIGH_WATER) this.#socket.pause();
@@ -124,6 +138,7 @@ class SocketTransport implements SmtpTransport {
       if (this.#buffered <= HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
       return chunk;
     }
+    if (this.#error instanceof SmtpError && this.#error.code === "tls-expected") throw this.#error;
     return null;
   }
 
@@ -178,6 +193,12 @@ class SocketTransport implements SmtpTransport {
     this.#attach(secured);
   }
 
+  tlsVersion(): string | undefined {
+    const socket = this.#socket as tls.TLSSocket;
+    if (!this.#secure || typeof socket.getProtocol !== "function") return undefined;
+    return socket.getProtocol() ?? undefined;
+  }
+
   channelBindings(): ChannelBindings {
     const socket = this.#socket as tls.TLSSocket;
     if (!this.#secure || typeof socket.getProtocol !== "function") return {};
@@ -210,9 +231,101 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
     secured.once("error", (error: Error) => {
       clearTimeout(timer);
       secured.destroy();
-      reject(new SmtpError("tls", `TLS failed: ${error.message}`, { cause: error }));
+      reject(tlsError(error, options));
     });
   });
+}
+
+const UNTRUSTED = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+]);
+
+/**
+ * A TLS handshake failure as an error that says what to do: a plaintext answer (OpenSSL's
+ * record-layer errors), an untrusted or mismatched certificate, or anything else as `tls`.
+ */
+export function tlsError(
+  error: Error & { code?: string },
+  options: { host: string; port?: number; servername?: string },
+): SmtpError {
+  const where = options.port ? `${options.host}:${options.port}` : options.host;
+  const code = error.code ?? "";
+  // OpenSSL says "wrong version number", BoringSSL (Bun) "WRONG_VERSION_NUMBER".
+  const text = `${error.message} ${code}`.replaceAll("_", " ");
+  if (
+    /wrong version number|packet length too long|unknown protocol|http request|InvalidContentType|corrupt message/i
+      .test(text)
+  ) {
+    return new SmtpError(
+      "plaintext-server",
+      `${where} answered in plaintext, not TLS: it is not an implicit-TLS port; drop --tls ` +
+        `(security: "tls") and use STARTTLS (port 587 or 25)`,
+      { cause: error },
+    );
+  }
+  if (
+    UNTRUSTED.has(code) ||
+    /self[- ]signed|unable to (?:verify|get) .*(?:issuer|certificate)|UnknownIssuer/i.test(text)
+  ) {
+    return new SmtpError(
+      "untrusted-certificate",
+      `the certificate of ${where} is not trusted (${
+        code || error.message
+      }): if the server uses a private CA or a self-signed certificate, trust it with ` +
+        `--ca FILE (the ca option: its PEM certificate); --insecure only for tests`,
+      { cause: error },
+    );
+  }
+  if (
+    code === "ERR_TLS_CERT_ALTNAME_INVALID" || /altnames|does not match|NotValidForName/i.test(text)
+  ) {
+    return new SmtpError(
+      "untrusted-certificate",
+      `the certificate of ${where} does not name ${options.servername ?? options.host}: ` +
+        `connect by the name it carries, or give it with --servername (the servername option)`,
+      { cause: error },
+    );
+  }
+  if (code === "CERT_HAS_EXPIRED" || /expired/i.test(text)) {
+    return new SmtpError(
+      "untrusted-certificate",
+      `the certificate of ${where} has expired`,
+      { cause: error },
+    );
+  }
+  return new SmtpError("tls", `TLS failed: ${error.message}`, { cause: error });
+}
+
+/**
+ * Refuses a host that carries a port (`127.0.0.1:2525`) or a scheme, which would otherwise
+ * become a DNS lookup of the whole string.
+ *
+ * @throws {SmtpError} `invalid-argument`, naming the port to pass instead.
+ */
+export function checkHost(host: unknown, what = "host"): string {
+  if (typeof host !== "string" || host === "") {
+    throw new SmtpError("invalid-argument", `${what} must be a non-empty string`);
+  }
+  const withPort = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/.exec(host);
+  if (withPort) {
+    throw new SmtpError(
+      "invalid-argument",
+      `${what} must not carry a port: pass host "${withPort[1].replace(/^\[|\]$/g, "")}" ` +
+        `and port ${withPort[2]}`,
+    );
+  }
+  if (/^[a-z]+:\/\//i.test(host) || /[\s/@]/.test(host)) {
+    throw new SmtpError(
+      "invalid-argument",
+      `${what} must be a host name or an address, without scheme, path or user`,
+    );
+  }
+  return host;
 }
 
 /**
@@ -230,6 +343,7 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
  * ```
  */
 export async function connectTcp(options: ConnectOptions): Promise<SmtpTransport> {
+  checkHost(options.host);
   if (options.security === "tls") {
     return new SocketTransport(await tlsConnect(options), true, options);
   }

@@ -15,6 +15,7 @@ import { classifyAuthFailure } from "../policy.ts";
 import type { AttemptResult } from "../memory.ts";
 import type { SmtpSession } from "../session.ts";
 import {
+  belowRequired,
   type ConnectSettings,
   mechanismOptions,
   type NumberedEntry,
@@ -29,8 +30,11 @@ import {
   errorJson,
   formatReply,
   formatReplyJson,
+  protectionText,
   replyFromTranscript,
   type ReplyJson,
+  Reporter,
+  tlsText,
 } from "./report.ts";
 
 /** How one mechanism's try ended. */
@@ -71,12 +75,14 @@ export interface ProbeJson {
   readonly port: number;
   readonly banner: string | null;
   readonly tls: "implicit" | "starttls" | "none" | null;
+  /** The TLS protocol version (`TLSv1.3`), when TLS is in force and the runtime tells. */
+  readonly tlsVersion: string | null;
   readonly certificateChecked: boolean | null;
   readonly ehlo: EhloJson | null;
   readonly ehloBeforeStartTls: EhloJson | null;
   readonly user: string | null;
   readonly results: readonly ProbeResultJson[];
-  readonly error: ErrorJson | null;
+  error: ErrorJson | null;
   transcript?: readonly NumberedEntry[];
 }
 
@@ -152,6 +158,15 @@ async function probeOne(
   const before = whyNot(name, credentials, secure, allowCleartext);
   if (before) return entry({ result: before.reason, error: before.detail });
   const descriptor = SMTP_REGISTRY.get(name)!;
+  if (
+    options.requireQop && options.requireQop !== "auth" &&
+    !descriptor.properties.offersSecurityLayer
+  ) {
+    return entry({
+      result: "insufficient-protection",
+      error: `${name} has no security layer, and --require-qop is ${options.requireQop}`,
+    });
+  }
 
   let session: SmtpSession;
   let connection: number;
@@ -176,6 +191,19 @@ async function probeOne(
     const client = await buildClient(descriptor, credentials, settings, session);
     const outcome = await session.authenticate(client);
     const authReplies = replies();
+    if (belowRequired(options, outcome.qop)) {
+      session.close();
+      return entry({
+        connection,
+        result: "insufficient-protection",
+        authenticated: true,
+        replies: authReplies,
+        qop: outcome.qop,
+        cipher: outcome.cipher ?? null,
+        error: `ended with qop=${outcome.qop}, below --require-qop ${options.requireQop}; ` +
+          "connection closed",
+      });
+    }
     let survived = true;
     let error: string | null = null;
     try {
@@ -225,10 +253,12 @@ function describeResult(result: ProbeResultJson): string[] {
   const replies = result.replies.map(formatReplyJson).join(", ");
   const note = result.advertised ? "" : " (not advertised)";
   const lines: string[] = [];
-  if (result.authenticated) {
-    const protection = (result.qop === "auth" || result.qop === null
-      ? `qop ${result.qop ?? "auth"}`
-      : `qop ${result.qop}${result.cipher ? `, cipher ${result.cipher}` : ""}`) +
+  if (result.result === "insufficient-protection") {
+    lines.push(
+      `${result.mechanism}${note}: not accepted (insufficient-protection): ${result.error}`,
+    );
+  } else if (result.authenticated) {
+    const protection = `protection ${protectionText(result.qop, result.cipher)}` +
       (result.serverVerified ? ", server verified" : ", server not verified") +
       (result.iterations === null ? "" : `, ${result.iterations} iterations`);
     lines.push(
@@ -256,28 +286,28 @@ export async function runProbe(
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<number> {
-  const { options, recorder } = settings;
-  const fail = options.json ? () => {} : (line: string) => err(`saslkit-smtp: ${line}\n`);
-  const human = options.json ? () => {} : (line: string) => out(`${line}\n`);
-  const report: { -readonly [K in keyof ProbeJson]: ProbeJson[K] } = {
-    host: options.host,
-    port: options.port,
-    banner: null,
-    tls: null,
-    certificateChecked: null,
-    ehlo: null,
-    ehloBeforeStartTls: null,
-    user: credentials?.username ?? null,
-    results: [],
-    error: null,
-  };
-  const finish = (status: number): number => {
-    if (options.json) {
-      if (options.verbose) report.transcript = recorder.entries;
-      out(`${JSON.stringify(report, null, 2)}\n`);
-    }
-    return status;
-  };
+  const { options } = settings;
+  const reporter = new Reporter<ProbeJson>(
+    settings,
+    {
+      host: options.host,
+      port: options.port,
+      banner: null,
+      tls: null,
+      tlsVersion: null,
+      certificateChecked: null,
+      ehlo: null,
+      ehloBeforeStartTls: null,
+      user: credentials?.username ?? null,
+      results: [],
+      error: null,
+    },
+    out,
+    err,
+  );
+  const report = reporter.report as { -readonly [K in keyof ProbeJson]: ProbeJson[K] };
+  const human = (line: string) => reporter.line(line);
+  const finish = (status: number) => reporter.finish(status);
 
   human(`Server: ${options.host}:${options.port}`);
   let secure: boolean;
@@ -289,6 +319,7 @@ export async function runProbe(
     advertised = capabilities.auth;
     await session.quit();
     const tls = tlsState(options, secure);
+    report.tlsVersion = session.transport.tlsVersion?.() ?? null;
     report.banner = formatReply(session.greeting);
     report.tls = tls;
     report.certificateChecked = tls === "none" ? null : !options.insecure;
@@ -297,10 +328,8 @@ export async function runProbe(
     human(`Banner: ${report.banner}`);
     human(
       `TLS: ${
-        tls === "implicit"
-          ? "implicit TLS"
-          : tls === "starttls"
-          ? "STARTTLS"
+        tls !== "none"
+          ? tlsText(tls, report.tlsVersion)
           : options.security === "none"
           ? "none (--no-starttls)"
           : "none (the server does not offer STARTTLS)"
@@ -313,19 +342,14 @@ export async function runProbe(
     human(`EHLO: ${capabilities.domain}`);
     describeEhlo(capabilities).forEach((line) => human(line));
   } catch (error) {
-    report.error = errorJson(error);
-    fail(errorJson(error).message);
+    reporter.fail(error);
     return finish(1);
   }
   if (!credentials) return finish(0);
 
   const names = options.mechanisms ?? advertised;
   if (names.length === 0) {
-    report.error = {
-      code: "no-mechanism",
-      message: "the server offers no AUTH mechanism",
-    };
-    fail("the server offers no AUTH mechanism");
+    reporter.fail(new SmtpError("no-mechanism", "the server offers no AUTH mechanism"));
     return finish(1);
   }
   human("");
@@ -340,6 +364,6 @@ export async function runProbe(
   const usable = results.filter((r) => r.result === "authenticated").map((r) => r.mechanism);
   human("");
   if (usable.length) human(`Usable: ${usable.join(", ")}`);
-  else fail("no mechanism authenticated and kept the connection");
+  else reporter.say("no mechanism authenticated and kept the connection");
   return finish(usable.length ? 0 : 1);
 }

@@ -14,7 +14,7 @@ import {
   type ServerMechanism,
   type ServerStep,
 } from "@saslkit/sasl";
-import type { ReceivedMessage, TranscriptLine } from "../test_server.ts";
+import type { ReceivedMessage, TranscriptLine } from "./types.ts";
 import type { ResolvedOptions } from "./options.ts";
 import {
   createMechanism,

@@ -1,7 +1,7 @@
 // Defaults and checks for the test server's options, so the connection code sees complete values.
 
 import type { DigestCipher, Qop } from "@saslkit/sasl";
-import type { TestServerOptions } from "../test_server.ts";
+import type { TestServerOptions } from "./types.ts";
 
 /** Every option of the test server, filled in and normalised (mechanism names upper-case). */
 export interface ResolvedOptions {
@@ -89,6 +89,9 @@ export function resolveOptions(options: TestServerOptions): ResolvedOptions {
       throw new TypeError("behaviour.tempFail counts must be non-negative integers");
     }
     tempFail[upper] = count;
+  }
+  if (options.onMessage !== undefined && typeof options.onMessage !== "function") {
+    throw new TypeError("onMessage must be a function");
   }
   if (options.tls && (!options.tls.key || !options.tls.cert)) {
     throw new TypeError("tls needs both a PEM key and a PEM certificate");

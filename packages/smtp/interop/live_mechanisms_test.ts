@@ -181,8 +181,10 @@ async function sendWith(
     const bindings = Object.keys(session.transport.channelBindings?.() ?? {});
     assert.equal((await session.noop()).code, 250);
     const message = testMessage(label);
-    const reply = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    const sent = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    const { reply } = sent;
     assert.equal(reply.code, 250);
+    assert.deepEqual(sent.accepted, [TO]);
     await session.quit();
     const transcript = JSON.stringify(wire.transcript);
     for (const secret of secrets) {
