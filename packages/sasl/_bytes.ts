@@ -28,11 +28,25 @@ export function latin1(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** Decodes ISO-8859-1 bytes (every byte is one character). */
+// Bytes per String.fromCharCode call: far below any engine's argument limit.
+const LATIN1_CHUNK = 8192;
+
+/**
+ * Decodes ISO-8859-1 bytes (every byte is one character, U+0000..U+00FF). Not
+ * `TextDecoder("latin1")`: WHATWG maps that label to windows-1252, which turns 0x80..0x9F into
+ * other characters. Linear: a chunk of characters per call rather than one string per byte.
+ */
 export function decodeLatin1(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-  return text;
+  if (bytes.length <= LATIN1_CHUNK) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  const parts: string[] = [];
+  for (let i = 0; i < bytes.length; i += LATIN1_CHUNK) {
+    parts.push(
+      String.fromCharCode.apply(null, bytes.subarray(i, i + LATIN1_CHUNK) as unknown as number[]),
+    );
+  }
+  return parts.join("");
 }
 
 /** Concatenates byte arrays. */

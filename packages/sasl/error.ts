@@ -21,7 +21,8 @@
  * - `authorization-failed`: the authentication identity may not act as the authorization identity.
  * - `replay`: a nonce or nonce-count was used again.
  * - `stale-nonce`: the server asked for a new authentication (`stale=true`).
- * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong.
+ * - `integrity-check-failed`: a security-layer buffer's MAC or padding is wrong, or the buffer is
+ *   too short to hold them.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
  * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.

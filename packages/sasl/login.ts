@@ -20,6 +20,8 @@ import type {
 
 // The draft sets no limit; this one only keeps a hostile client from handing `verify` megabytes.
 const MAX_FIELD_OCTETS = 1024;
+// Nor on prompts (`Username:`, `Password:`); a longer one is refused before it is decoded.
+const MAX_PROMPT_OCTETS = 1024;
 
 /** Options of a {@linkcode LoginClient}. */
 export interface LoginClientOptions {
@@ -129,9 +131,18 @@ export class LoginClient implements ClientMechanism {
    *
    * @param challenge The server's prompt; its text is not checked.
    * @returns The username or the password in UTF-8.
-   * @throws {SaslError} `invalid-state` before `start()`, or on a challenge after the password.
+   * @throws {SaslError} `invalid-state` before `start()`, or on a challenge after the password;
+   * `message-too-long` for a prompt over 1024 octets, before its text is read.
    */
   next(challenge: Uint8Array): Uint8Array {
+    if (
+      (this.#state === "awaiting-first" || this.#state === "awaiting-second") &&
+      challenge.length > MAX_PROMPT_OCTETS
+    ) {
+      this.#state = "failed";
+      this.#wipe();
+      throw new SaslError("message-too-long", `LOGIN prompt exceeds ${MAX_PROMPT_OCTETS} octets`);
+    }
     switch (this.#state) {
       case "awaiting-first":
         this.#state = "awaiting-second";

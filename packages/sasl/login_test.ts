@@ -311,3 +311,27 @@ Deno.test("LOGIN: client and server round trips", () => {
     }
   }
 });
+
+Deno.test("LOGIN client: a prompt over 1024 octets is refused before its text is read", () => {
+  const huge = (head: string) => {
+    const prompt = new Uint8Array(1 << 20).fill(0x20);
+    prompt.set(text.encode(head));
+    return prompt;
+  };
+  // After an initial response, "Username:" would get the username again: the size comes first.
+  let client = new LoginClient({ username: "tim", password: PASSWORD, initialResponse: true });
+  client.start();
+  assertSaslError(() => client.next(huge("Username:")), "message-too-long", PASSWORD);
+  assertSaslError(() => client.next(text.encode("Password:")), "invalid-state");
+  // The first prompt, whose text is never looked at, is bounded too.
+  client = new LoginClient({ username: "tim", password: PASSWORD });
+  client.start();
+  assertSaslError(() => client.next(huge("Username:")), "message-too-long", PASSWORD);
+  assertSaslError(() => client.finish(), "invalid-state");
+  // 1024 octets are still a prompt.
+  client = new LoginClient({ username: "tim", password: PASSWORD });
+  client.start();
+  assert.equal(decode(client.next(new Uint8Array(1024).fill(0x41))), "tim");
+  assert.equal(decode(client.next(new Uint8Array(1024).fill(0x42))), PASSWORD);
+  client.finish();
+});

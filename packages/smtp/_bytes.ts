@@ -13,15 +13,17 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f]/g;
+
 /**
  * Text with C0 control characters and DEL written as `\xNN`, so that what a peer sent can be
  * shown in a transcript, a log or an error without forging lines or moving a terminal's cursor.
  */
 export function escapeControls(text: string): string {
-  let out = "";
-  for (const c of text) {
-    const code = c.charCodeAt(0);
-    out += code < 0x20 || code === 0x7f ? `\\x${code.toString(16).padStart(2, "0")}` : c;
-  }
-  return out;
+  // One native pass; text without controls comes back as it is.
+  return text.replace(
+    CONTROLS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }

@@ -283,7 +283,7 @@ export class SmtpSession {
         await this.#writeLine(encodeBase64(response), redact(response, step));
         continue;
       }
-      this.#note("S", formatReply(reply));
+      if (this.#transcript) this.#note("S", formatReply(reply));
       if (reply.code === 235) {
         let outcome: SaslOutcome;
         try {
@@ -411,8 +411,17 @@ export class SmtpSession {
         "the negotiated security layer leaves no room for data (the server's maxbuf is too small)",
       );
     }
+    try {
+      // Frames shorter than the layer's shortest buffer are refused as they are cut.
+      const max = layer.maxIncomingSize;
+      this.#frames = new FrameDecoder(max, Math.min(layer.minIncomingSize ?? 1, max));
+    } catch (error) {
+      this.close();
+      throw new SmtpError("protocol", `unusable security layer: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     this.#layer = layer;
-    this.#frames = new FrameDecoder(layer.maxIncomingSize);
     // Anything already read after the 235 line belongs to the layer.
     const pending = this.#buffer;
     this.#buffer = new Uint8Array(0);
@@ -422,17 +431,25 @@ export class SmtpSession {
   #absorb(chunk: Uint8Array): void {
     let plain = chunk;
     if (this.#layer) {
-      let buffers: Uint8Array[];
+      // Each frame is unwrapped as soon as it is cut: the first bad one ends the session
+      // before the rest of the chunk is looked at, and the frames before it are not lost.
+      const layer = this.#layer;
+      const frames = this.#frames!;
+      const pieces: Uint8Array[] = [];
       try {
-        buffers = this.#frames!.push(chunk);
-        plain = concat(buffers.map((b) => this.#layer!.unwrap(b)));
+        frames.append(chunk);
+        for (let buffer = frames.next(); buffer !== undefined; buffer = frames.next()) {
+          pieces.push(layer.unwrap(buffer));
+        }
       } catch (error) {
         this.close();
         throw new SmtpError("protocol", `security layer failure: ${(error as Error).message}`, {
           cause: error,
         });
       }
+      plain = pieces.length === 1 ? pieces[0] : concat(pieces);
     }
+    if (plain.length === 0) return;
     this.#buffer = this.#buffer.length ? concat([this.#buffer, plain]) : plain;
   }
 
@@ -446,7 +463,8 @@ export class SmtpSession {
       if (newline >= 0) {
         const end = newline > 0 && this.#buffer[newline - 1] === 13 ? newline - 1 : newline;
         const line = decoder.decode(this.#buffer.subarray(0, end));
-        this.#buffer = this.#buffer.slice(newline + 1);
+        // A view, not a copy: a chunk of many lines is not copied once per line.
+        this.#buffer = this.#buffer.subarray(newline + 1);
         return line;
       }
       if (this.#buffer.length > this.#maxLineLength) {
@@ -501,7 +519,8 @@ export class SmtpSession {
         throw error;
       }
       if (reply) {
-        if (!quiet) this.#note("S", formatReply(reply));
+        // Formatting escapes every character of the reply: done only for a sink that reads it.
+        if (!quiet && this.#transcript) this.#note("S", formatReply(reply));
         return reply;
       }
     }

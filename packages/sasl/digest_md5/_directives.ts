@@ -14,20 +14,25 @@ export interface Directive {
   readonly quoted: boolean;
 }
 
-// RFC 2616 token characters: any CHAR except CTLs and separators.
-const SEPARATORS = '()<>@,;:\\"/[]?={} \t';
+// RFC 2616 token characters: any CHAR except CTLs and separators, as a table by char code.
+const TOKEN = new Uint8Array(128);
+for (let code = 33; code < 127; code++) TOKEN[code] = 1;
+for (const c of '()<>@,;:\\"/[]?={} \t') TOKEN[c.charCodeAt(0)] = 0;
 
-function isTokenChar(c: string): boolean {
-  const code = c.charCodeAt(0);
-  return code > 32 && code < 127 && !SEPARATORS.includes(c);
+function isTokenCode(code: number): boolean {
+  return code < 128 && TOKEN[code] === 1;
 }
 
-function isLws(c: string): boolean {
-  return c === " " || c === "\t" || c === "\r" || c === "\n";
+function isLwsCode(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0d || code === 0x0a;
 }
 
 /**
  * Parses a directive list. `errorCode` names the side whose message is malformed.
+ *
+ * One pass over the text: values are cut out as slices between escapes, never built a
+ * character at a time, so the cost is linear in the length even for hostile input. Callers
+ * still cap the length first (RFC 2831's 2048 and 4096 bytes).
  *
  * @throws {SaslError} with `errorCode` on any grammar violation.
  */
@@ -36,63 +41,68 @@ export function parseDirectives(text: string, errorCode: SaslErrorCode): Directi
     throw new SaslError(errorCode, `DIGEST-MD5: ${why}`);
   };
   const out: Directive[] = [];
+  const length = text.length;
   let i = 0;
   const skipLws = () => {
-    while (i < text.length && isLws(text[i])) i++;
+    while (i < length && isLwsCode(text.charCodeAt(i))) i++;
   };
-  while (i < text.length) {
+  while (i < length) {
     skipLws();
-    if (i >= text.length) break;
-    if (text[i] === ",") { // empty list element
+    if (i >= length) break;
+    if (text.charCodeAt(i) === 0x2c) { // empty list element
       i++;
       continue;
     }
     const nameStart = i;
-    while (i < text.length && isTokenChar(text[i])) i++;
+    while (i < length && isTokenCode(text.charCodeAt(i))) i++;
     if (i === nameStart) fail(`expected a directive name at offset ${i}`);
     const name = text.slice(nameStart, i).toLowerCase();
     skipLws();
-    if (text[i] !== "=") fail(`directive "${name}" has no "="`);
+    if (text.charCodeAt(i) !== 0x3d) fail(`directive "${name}" has no "="`);
     i++;
     skipLws();
-    let value = "";
+    let value: string;
     let quoted = false;
-    if (text[i] === '"') {
+    if (text.charCodeAt(i) === 0x22) {
       quoted = true;
       i++;
       let closed = false;
-      while (i < text.length) {
-        const c = text[i];
-        if (c === '"') {
+      // The value is the runs between escapes, each taken as one slice.
+      const parts: string[] = [];
+      let runStart = i;
+      while (i < length) {
+        const code = text.charCodeAt(i);
+        if (code === 0x22) {
           closed = true;
-          i++;
           break;
         }
-        if (c === "\\") {
-          if (i + 1 >= text.length) break;
-          value += text[i + 1];
+        if (code === 0x5c) {
+          if (i + 1 >= length) break;
+          parts.push(text.slice(runStart, i), text[i + 1]);
           i += 2;
+          runStart = i;
           continue;
         }
-        const code = c.charCodeAt(0);
         // qdtext excludes CTLs other than LWS.
-        if ((code < 32 && !isLws(c)) || code === 127) {
+        if ((code < 32 && !isLwsCode(code)) || code === 127) {
           fail(`control character in the value of "${name}"`);
         }
-        value += c;
         i++;
       }
       if (!closed) fail(`unterminated quoted string in "${name}"`);
+      parts.push(text.slice(runStart, i));
+      i++; // the closing quote
+      value = parts.length === 1 ? parts[0] : parts.join("");
     } else {
       const valueStart = i;
-      while (i < text.length && isTokenChar(text[i])) i++;
+      while (i < length && isTokenCode(text.charCodeAt(i))) i++;
       if (i === valueStart) fail(`directive "${name}" has an empty or invalid value`);
       value = text.slice(valueStart, i);
     }
     out.push({ name, value, quoted });
     skipLws();
-    if (i < text.length) {
-      if (text[i] !== ",") fail(`expected "," after directive "${name}"`);
+    if (i < length) {
+      if (text.charCodeAt(i) !== 0x2c) fail(`expected "," after directive "${name}"`);
       i++;
     }
   }

@@ -65,6 +65,7 @@ export class DigestSecurityLayer implements SecurityLayer {
   readonly cipher?: string;
   readonly maxPlaintextSize: number;
   readonly maxIncomingSize: number;
+  readonly minIncomingSize: number;
   readonly #sendMac: Uint8Array;
   readonly #receiveMac: Uint8Array;
   readonly #encrypt?: Stream;
@@ -94,9 +95,16 @@ export class DigestSecurityLayer implements SecurityLayer {
       // Cyrus SASL's bound: the peer's maxbuf less the 4-byte length, the trailer and a
       // worst-case block of padding.
       this.maxPlaintextSize = options.peerMaxbuf - 4 - TRAILER_LENGTH - 9;
+      // An empty message: its MAC, padded to whole blocks (at least one byte of padding),
+      // then the message type and sequence number. 16 for RC4, 22 for DES and 3DES.
+      const sealed = this.#blockSize === 1
+        ? MAC_LENGTH
+        : (Math.floor(MAC_LENGTH / this.#blockSize) + 1) * this.#blockSize;
+      this.minIncomingSize = sealed + 6;
     } else {
       this.#blockSize = 1;
       this.maxPlaintextSize = options.peerMaxbuf - 4 - TRAILER_LENGTH;
+      this.minIncomingSize = TRAILER_LENGTH;
     }
   }
 
@@ -143,8 +151,7 @@ export class DigestSecurityLayer implements SecurityLayer {
         `security layer buffer of ${buffer.length} bytes exceeds maxbuf ${this.maxIncomingSize}`,
       );
     }
-    const minimum = this.#decrypt ? 6 + Math.max(MAC_LENGTH, this.#blockSize) : TRAILER_LENGTH;
-    if (buffer.length < minimum) {
+    if (buffer.length < this.minIncomingSize) {
       throw new SaslError("integrity-check-failed", "security layer buffer is too short");
     }
     const typeOffset = buffer.length - 6;

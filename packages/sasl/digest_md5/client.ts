@@ -16,7 +16,12 @@ import {
 import { SaslError } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
 import { credentialBytes, type DigestCipher, digestValue, hashA1, userSecret } from "./_compute.ts";
-import { type DigestChallenge, MAX_RESPONSE_LENGTH, parseChallenge } from "./_challenge.ts";
+import {
+  type DigestChallenge,
+  MAX_CHALLENGE_LENGTH,
+  MAX_RESPONSE_LENGTH,
+  parseChallenge,
+} from "./_challenge.ts";
 import { parseDirectives, quote } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
 import { checkProtection, DIGEST_MD5_PROPERTIES } from "./_options.ts";
@@ -264,7 +269,8 @@ export class DigestMd5Client implements ClientMechanism {
    * Answers the digest-challenge with a digest-response, or checks `rspauth` and answers with
    * an empty response.
    *
-   * @throws {SaslError} on a malformed challenge, no acceptable qop or cipher, or a wrong rspauth.
+   * @throws {SaslError} on a malformed challenge, no acceptable qop or cipher, or a wrong rspauth;
+   * `message-too-long` for a challenge or rspauth message over 2048 bytes, before it is parsed.
    */
   next(challenge: Uint8Array): Uint8Array {
     return this.#guard(() => {
@@ -490,6 +496,14 @@ export class DigestMd5Client implements ClientMechanism {
   }
 
   #verifyRspauth(data: Uint8Array): void {
+    // The final message is a server message like the challenge, and far shorter
+    // (`rspauth=` and 32 hex digits): the challenge's limit bounds it before any parsing.
+    if (data.length > MAX_CHALLENGE_LENGTH) {
+      throw new SaslError(
+        "message-too-long",
+        `DIGEST-MD5: rspauth message of ${data.length} bytes exceeds ${MAX_CHALLENGE_LENGTH}`,
+      );
+    }
     let directives;
     try {
       directives = parseDirectives(decodeLatin1(data), "malformed-challenge");

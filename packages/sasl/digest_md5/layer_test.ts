@@ -91,6 +91,27 @@ for (const layer of LAYERS) {
   });
 }
 
+for (const layer of LAYERS) {
+  Deno.test(`${name(layer)}: minIncomingSize is the wrapped empty message, and a frame shorter is refused as it is cut`, () => {
+    const { client, server } = layers(layer.qop, layer.cipher);
+    const min = server.minIncomingSize!;
+    assert.equal(min, layer.cipher === "des" || layer.cipher === "3des" ? 22 : 16);
+    const empty = client.wrap(new Uint8Array(0));
+    assert.equal(empty.length, min);
+    assert.deepEqual(server.unwrap(empty), new Uint8Array(0));
+    assert.throws(
+      () => server.unwrap(new Uint8Array(min - 1)),
+      (e: SaslError) => e.code === "integrity-check-failed",
+    );
+    const decoder = new FrameDecoder(server.maxIncomingSize, min);
+    // Only the 4-byte length of a buffer one byte too short: refused before its bytes arrive.
+    assert.throws(
+      () => decoder.push(Uint8Array.of(0, 0, 0, min - 1)),
+      (e: SaslError) => e.code === "integrity-check-failed",
+    );
+  });
+}
+
 Deno.test("client and server keys differ per direction: a reflected buffer is refused", () => {
   for (const layer of LAYERS) {
     const { client } = layers(layer.qop, layer.cipher);
