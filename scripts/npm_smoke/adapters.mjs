@@ -8,7 +8,7 @@ export default async function smoke(adapters) {
   assert.throws(() => adapters.nodemailerAuth({ user: "u" }), { code: "invalid-argument" });
 
   // The embedded Sendmail-like server: it refuses DIGEST-MD5 although it offers it, and drops
-  // the connection after 235 for CRAM-MD5; LOGIN is what really works.
+  // the connection after 235 for CRAM-MD5; PLAIN is what really works.
   const server = await startTestServer({
     behaviour: { rejectAdvertised: ["DIGEST-MD5"], dropAfterAuth: ["CRAM-MD5"] },
   });
@@ -22,7 +22,7 @@ export default async function smoke(adapters) {
         user: "smtpuser",
         pass: "secret",
         host: "mail.example.com",
-        allowCleartext: true, // loopback only: LOGIN without TLS
+        allowCleartext: true, // loopback only: PLAIN without TLS
       }),
     };
     const message = { from: "a@example.com", to: "b@example.com", text: "hi" };
@@ -34,12 +34,12 @@ export default async function smoke(adapters) {
     transporter.close();
     assert.equal(server.messages.length, 0);
 
-    // The fallback wrapper: a new connection, LOGIN, the message exactly once.
+    // The fallback wrapper: a new connection, PLAIN, the message exactly once.
     const result = await adapters.sendMailWithFallback(options, message);
-    assert.equal(result.mechanism, "LOGIN");
+    assert.equal(result.mechanism, "PLAIN");
     assert.equal(server.messages.length, 1);
-    assert.equal(server.messages[0].mechanism, "LOGIN");
-    // The same options remember the server: straight to LOGIN, one connection.
+    assert.equal(server.messages[0].mechanism, "PLAIN");
+    // The same options remember the server: straight to PLAIN, one connection.
     const again = await adapters.sendMailWithFallback(options, message);
     assert.equal(again.connections, 1);
     assert.equal(server.messages.length, 2);

@@ -4,8 +4,8 @@
 import nodemailer from "nodemailer";
 import {
   type FallbackResult,
-  NodemailerAuthError,
   nodemailerAuth,
+  NodemailerAuthError,
   sendMailWithFallback,
 } from "@saslkit/adapters/nodemailer";
 

@@ -165,6 +165,19 @@ Deno.test("nodemailer alone after a drop: the send fails, the handler records it
   });
 });
 
+Deno.test("nodemailer alone after a drop: the process ends at once, not after the reply timeout", async () => {
+  const started = Date.now();
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../testdata/nodemailer_bare_drop.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(new TextDecoder().decode(stdout).trim(), "failed: ECONNECTION");
+  assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
+});
+
 Deno.test("wrong credentials: EAUTH with saslkit's code, stops early, never a second connection", async () => {
   await withServer({}, async (server) => {
     const options = transportOptions(server, { user: "smtpuser", pass: "wrong" });
