@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import nodemailer from "nodemailer";
+import { decodeBase64, defaultRegistry, encodeBase64, type ServerMechanism } from "@saslkit/sasl";
 import { InMemoryMechanismMemory, SmtpError } from "@saslkit/smtp";
 import {
   startTestServer,
@@ -360,3 +361,175 @@ for (const mechanism of ["DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"]) {
     });
   });
 }
+
+// ------------------------------------------------------------------------------ OAuth
+
+// The OAuth mechanisms come from the registry; until @saslkit/sasl has them this part cannot
+// run, and says so as an ignored test rather than passing.
+const OAUTH = ["OAUTHBEARER", "XOAUTH2"].filter((name) => defaultRegistry.get(name) !== undefined);
+
+/**
+ * A minimal SMTP server on loopback whose AUTH is the registry's server side of each OAuth
+ * mechanism, validating tokens with `valid`; it counts the messages it accepts.
+ */
+async function oauthServer(offered: readonly string[], valid: (token: string) => boolean) {
+  const messages: { mechanism: string; data: string }[] = [];
+  const sockets = new Set<net.Socket>();
+  const store = {
+    token: (token: string) =>
+      valid(token)
+        ? { authenticationId: "smtpuser@example.com" }
+        : { error: { status: "invalid_token", scope: "smtp" } },
+  };
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    const send = (line: string) => socket.write(`${line}\r\n`);
+    let buffered = "";
+    let exchange: { name: string; mechanism: ServerMechanism } | undefined;
+    let authenticatedWith: string | undefined;
+    let data: string[] | undefined;
+    const step = async (response: Uint8Array | undefined) => {
+      try {
+        const { done, challenge } = await exchange!.mechanism.next(response);
+        if (!done) return send(`334 ${encodeBase64(challenge ?? new Uint8Array())}`);
+        authenticatedWith = exchange!.name;
+        send("235 2.7.0 Authentication successful");
+      } catch {
+        send("535 5.7.8 Authentication credentials invalid");
+      }
+      if (authenticatedWith) exchange = undefined;
+    };
+    const line = async (text: string) => {
+      if (data) {
+        if (text !== ".") return data.push(text);
+        messages.push({ mechanism: authenticatedWith!, data: data.join("\r\n") });
+        data = undefined;
+        return send("250 2.0.0 accepted");
+      }
+      if (exchange) {
+        if (text === "*") {
+          exchange = undefined;
+          return send("501 5.7.0 cancelled");
+        }
+        return await step(decodeBase64(text));
+      }
+      const [verb, argument, initial] = text.split(" ");
+      switch (verb.toUpperCase()) {
+        case "EHLO":
+          return send(`250-oauth.example.com\r\n250 AUTH ${offered.join(" ")}`);
+        case "AUTH": {
+          const descriptor = defaultRegistry.get(argument);
+          if (!descriptor || !offered.includes(descriptor.name)) return send("504 5.5.4 no");
+          const mechanism = descriptor.createServer(store, {
+            service: "smtp",
+            host: "oauth.example.com",
+          });
+          exchange = { name: descriptor.name, mechanism };
+          return await step(
+            initial === undefined
+              ? undefined
+              : initial === "="
+              ? new Uint8Array()
+              : decodeBase64(initial),
+          );
+        }
+        case "NOOP":
+        case "MAIL":
+        case "RCPT":
+          return send(authenticatedWith ? "250 2.0.0 OK" : "530 5.7.0 Authentication required");
+        case "DATA":
+          data = [];
+          return send("354 go ahead");
+        case "QUIT":
+          send("221 2.0.0 bye");
+          return socket.end();
+        default:
+          return send("502 5.5.2 unknown");
+      }
+    };
+    let queue: Promise<unknown> = Promise.resolve();
+    socket.on("data", (chunk) => {
+      buffered += chunk.toString("latin1");
+      const lines = buffered.split("\r\n");
+      buffered = lines.pop()!;
+      for (const text of lines) queue = queue.then(() => line(text));
+    });
+    send("220 oauth.example.com ESMTP");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    messages,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+for (const mechanism of ["OAUTHBEARER", "XOAUTH2"]) {
+  Deno.test({
+    name: `${mechanism}: a token provider is asked once more after invalid_token, then sends`,
+    ignore: !OAUTH.includes(mechanism),
+    fn: async () => {
+      const server = await oauthServer([mechanism], (token) => token === "fresh-token");
+      try {
+        const requests: boolean[] = [];
+        const result = await sendMailWithFallback(
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            name: "client.example.com",
+            ignoreTLS: true,
+            ...nodemailerAuth({
+              user: "smtpuser@example.com",
+              token: ({ refresh }) => {
+                requests.push(refresh);
+                return refresh ? "fresh-token" : "stale-token";
+              },
+              mechanisms: [mechanism],
+              allowCleartext: true, // loopback: a bearer token without TLS
+            }),
+          },
+          MESSAGE,
+        );
+        assert.deepEqual(requests, [false, true]);
+        assert.equal(result.mechanism, mechanism);
+        assert.deepEqual(result.attempts.map((a) => `${a.mechanism}:${a.result}`), [
+          `${mechanism}:bad-credentials`,
+          `${mechanism}:authenticated`,
+        ]);
+        assert.equal(server.messages.length, 1);
+        assert.equal(server.messages[0].mechanism, mechanism);
+      } finally {
+        await server.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "OAuth: a bearer token never crosses an unencrypted connection unless allowed",
+  ignore: OAUTH.length === 0,
+  fn: async () => {
+    const server = await oauthServer(OAUTH, () => true);
+    try {
+      const error = await rejection(sendMailWithFallback(
+        {
+          host: "127.0.0.1",
+          port: server.port,
+          name: "client.example.com",
+          ignoreTLS: true,
+          ...nodemailerAuth({ user: "smtpuser@example.com", token: "ya29.token" }),
+        },
+        MESSAGE,
+      ));
+      assert.equal(error.saslkitCode, "cleartext-refused");
+      assert.equal(server.messages.length, 0);
+    } finally {
+      await server.close();
+    }
+  },
+});
