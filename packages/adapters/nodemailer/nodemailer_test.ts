@@ -273,6 +273,39 @@ Deno.test("sendMailWithFallback needs nodemailerAuth in the options", async () =
 
 // --------------------------------------------------------------------------- the logs
 
+/** A bunyan-shaped logger that keeps everything nodemailer gives it. */
+function capturingLogger() {
+  const logged: string[] = [];
+  const clientLines: string[] = [];
+  const log = (level: string) => (meta: unknown, ...args: unknown[]) => {
+    logged.push(`${level} ${JSON.stringify([meta, ...args])}`);
+    if ((meta as { tnx?: string })?.tnx === "client") clientLines.push(String(args[0]));
+  };
+  const logger = {
+    level: () => {},
+    trace: log("trace"),
+    debug: log("debug"),
+    info: log("info"),
+    warn: log("warn"),
+    error: log("error"),
+    fatal: log("fatal"),
+  };
+  return { logger, logged, clientLines };
+}
+
+/**
+ * What nodemailer logged of the client's side from the first AUTH to MAIL FROM: AUTH lines
+ * without their initial response, everything else masked.
+ */
+function assertAuthMasked(clientLines: readonly string[]): void {
+  const from = clientLines.findIndex((line) => line.startsWith("AUTH "));
+  const to = clientLines.findIndex((line) => line.startsWith("MAIL FROM:"));
+  assert.ok(from >= 0 && to > from, clientLines.join("\n"));
+  for (const line of clientLines.slice(from, to)) {
+    assert.match(line, /^(AUTH [A-Z0-9_-]+( \/\* secret \*\/)?|\/\* secret \*\/)$/);
+  }
+}
+
 /** A loopback proxy that records every line the client sends. */
 async function recordingProxy(target: TestServer) {
   const clientLines: string[] = [];
@@ -310,18 +343,7 @@ for (const mechanism of ["DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"]) {
     // nodemailer's mask is "/* secret */": the password must be something else to be found.
     await withServer({ users: { smtpuser: "Tr0ub4dor&3" } }, async (server) => {
       const proxy = await recordingProxy(server);
-      const logged: string[] = [];
-      const log = (level: string) => (...args: unknown[]) =>
-        logged.push(`${level} ${JSON.stringify(args)}`);
-      const logger = {
-        level: () => {},
-        trace: log("trace"),
-        debug: log("debug"),
-        info: log("info"),
-        warn: log("warn"),
-        error: log("error"),
-        fatal: log("fatal"),
-      };
+      const { logger, logged, clientLines } = capturingLogger();
       try {
         const options = {
           ...transportOptions(server, {
@@ -348,6 +370,7 @@ for (const mechanism of ["DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"]) {
       const text = logged.join("\n");
       assert.ok(logged.length > 10, "the logger received the transaction");
       assert.match(text, /MAIL FROM:<a@example\.com>/, "client commands are logged");
+      assertAuthMasked(clientLines);
       for (const secret of ["Tr0ub4dor", btoa("Tr0ub4dor&3"), ...sasl]) {
         assert.ok(!text.includes(secret), `${mechanism}: logged ${secret}`);
       }
@@ -391,15 +414,17 @@ async function oauthServer(offered: readonly string[], valid: (token: string) =>
     let authenticatedWith: string | undefined;
     let data: string[] | undefined;
     const step = async (response: Uint8Array | undefined) => {
+      const { name, mechanism } = exchange!;
       try {
-        const { done, challenge } = await exchange!.mechanism.next(response);
+        const { done, challenge } = await mechanism.next(response);
         if (!done) return send(`334 ${encodeBase64(challenge ?? new Uint8Array())}`);
-        authenticatedWith = exchange!.name;
+        exchange = undefined;
+        authenticatedWith = name;
         send("235 2.7.0 Authentication successful");
       } catch {
+        exchange = undefined;
         send("535 5.7.8 Authentication credentials invalid");
       }
-      if (authenticatedWith) exchange = undefined;
     };
     const line = async (text: string) => {
       if (data) {
@@ -454,7 +479,9 @@ async function oauthServer(offered: readonly string[], valid: (token: string) =>
       buffered += chunk.toString("latin1");
       const lines = buffered.split("\r\n");
       buffered = lines.pop()!;
-      for (const text of lines) queue = queue.then(() => line(text));
+      for (const text of lines) {
+        queue = queue.then(() => line(text)).catch(() => send("501 5.5.2 syntax error"));
+      }
     });
     send("220 oauth.example.com ESMTP");
   });
@@ -477,12 +504,16 @@ for (const mechanism of ["OAUTHBEARER", "XOAUTH2"]) {
       const server = await oauthServer([mechanism], (token) => token === "fresh-token");
       try {
         const requests: boolean[] = [];
+        const { logger, logged, clientLines } = capturingLogger();
         const result = await sendMailWithFallback(
           {
             host: "127.0.0.1",
             port: server.port,
             name: "client.example.com",
             ignoreTLS: true,
+            logger,
+            debug: true,
+            transactionLog: true,
             ...nodemailerAuth({
               user: "smtpuser@example.com",
               token: ({ refresh }) => {
@@ -503,6 +534,12 @@ for (const mechanism of ["OAUTHBEARER", "XOAUTH2"]) {
         ]);
         assert.equal(server.messages.length, 1);
         assert.equal(server.messages[0].mechanism, mechanism);
+        // Neither token, nor any AUTH payload, reached nodemailer's logger.
+        assertAuthMasked(clientLines);
+        const text = logged.join("\n");
+        for (const token of ["stale-token", "fresh-token", btoa("stale-token"), "Bearer"]) {
+          assert.ok(!text.includes(token), `logged ${token}`);
+        }
       } finally {
         await server.close();
       }
