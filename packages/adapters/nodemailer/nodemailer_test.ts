@@ -245,12 +245,71 @@ Deno.test("the caller's order, and names nodemailer never detects", async () => 
   });
 });
 
+for (const qop of ["auth-conf", "auth-int"] as const) {
+  Deno.test(`opting in to ${qop}: the layer is applied to every byte after 235`, async () => {
+    await withServer({}, async (server) => {
+      const options = transportOptions(server, { ...PASSWORD, digestMd5: { qop: [qop, "auth"] } });
+      assert.equal(typeof options.getSocket, "function");
+      const transporter = nodemailer.createTransport(options);
+      await transporter.sendMail(MESSAGE);
+      await transporter.sendMail({ ...MESSAGE, text: "second" }); // a new connection, again
+      transporter.close();
+      assert.equal(server.messages.length, 2);
+      for (const message of server.messages) {
+        assert.equal(message.mechanism, "DIGEST-MD5");
+        assert.equal(message.qop, qop);
+      }
+      assert.match(server.messages[1].data, /\r\n\r\nsecond\r\n$/);
+      // Everything after 235 crossed the wire inside the layer, as the server saw it.
+      const after = server.transcript.filter((e) => e.connection === 1 && e.direction === "C")
+        .slice(-5);
+      assert.ok(after.every((e) => e.layered), JSON.stringify(after));
+    });
+  });
+}
+
+Deno.test("a server that agrees on a layer but ignores it: caught at NOOP, next mechanism", async () => {
+  await withServer({ behaviour: { ignoreLayer: true } }, async (server) => {
+    const result = await sendMailWithFallback(
+      transportOptions(server, {
+        ...PASSWORD,
+        digestMd5: { qop: ["auth-conf", "auth"] },
+        timeoutMs: 500,
+      }),
+      MESSAGE,
+    );
+    assert.equal(result.mechanism, "CRAM-MD5");
+    assert.deepEqual(result.attempts.map((a) => `${a.mechanism}:${a.result}`), [
+      "DIGEST-MD5:authenticated",
+      "DIGEST-MD5:dropped-after-auth",
+      "CRAM-MD5:authenticated",
+    ]);
+    assert.equal(result.connections, 2);
+    assert.equal(server.messages.length, 1);
+    assert.equal(server.messages[0].qop, "auth");
+  });
+});
+
+Deno.test("a layer that cannot be applied is refused, not downgraded", async () => {
+  await withServer({}, async (server) => {
+    // A getSocket of the caller's own replaces saslkit's: no socket to apply the layer to.
+    const options = {
+      ...transportOptions(server, { ...PASSWORD, digestMd5: { qop: ["auth-conf"] } }),
+      getSocket: undefined,
+    };
+    const error = await rejection(sendMailWithFallback(options, MESSAGE));
+    assert.equal(error.saslkitCode, "invalid-argument");
+    assert.match(error.message, /cannot be applied/);
+    assert.equal(server.messages.length, 0);
+  });
+});
+
 Deno.test("options are checked, with saslkit's codes and no secret in the message", () => {
   const bad: [unknown, RegExp][] = [
     [{ user: "u" }, /pass/],
     [{ user: "u", pass: "p", token: "t" }, /not both/],
     [{ user: "u", pass: "p", mechanisms: "PLAIN" }, /mechanisms/],
-    [{ user: "u", pass: "p", digestMd5: { qop: ["auth-conf"] } }, /no socket/],
+    [{ user: "u", pass: "p", digestMd5: { qop: ["auth", "conf"] } }, /digestMd5\.qop/],
     [null, /options object/],
   ];
   for (const [options, message] of bad) {
