@@ -18,6 +18,7 @@ const EXPECTED: Record<string, RegExp[]> = {
     /server received 1 message via CRAM-MD5/,
     /attempt: DIGEST-MD5 -> dropped-after-auth/,
     /sent with CRAM-MD5 on connection 2; the server counted 1 message\(s\)/,
+    /server received the message over qop=auth-conf; [1-9]\d* client lines crossed the wire/,
   ],
   "probe_test_server.ts": [
     /DIGEST-MD5: authenticated .* did not survive/,

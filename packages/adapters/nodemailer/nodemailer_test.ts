@@ -201,6 +201,20 @@ Deno.test("wrong credentials: EAUTH with saslkit's code, stops early, never a se
   });
 });
 
+Deno.test("nodemailer's pool: every pooled connection authenticates through saslkit", async () => {
+  await withServer({ behaviour: { rejectAdvertised: ["DIGEST-MD5"] } }, async (server) => {
+    const transporter = nodemailer.createTransport({
+      ...transportOptions(server, PASSWORD),
+      pool: true,
+      maxConnections: 2,
+    });
+    await Promise.all([1, 2, 3].map((n) => transporter.sendMail({ ...MESSAGE, text: `m${n}` })));
+    transporter.close();
+    assert.equal(server.messages.length, 3);
+    assert.ok(server.messages.every((m) => m.mechanism === "CRAM-MD5"));
+  });
+});
+
 Deno.test("a message's own auth overrides user and pass", async () => {
   await withServer({ users: { smtpuser: "secret", other: "pw2" } }, async (server) => {
     const transporter = nodemailer.createTransport(transportOptions(server, PASSWORD));
