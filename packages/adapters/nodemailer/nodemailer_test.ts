@@ -129,6 +129,30 @@ Deno.test("dropped after 235: a new connection, the next mechanism, the message 
   });
 });
 
+Deno.test("the connection lost during AUTH: a new connection, the next mechanism", async () => {
+  await withServer({ behaviour: { dropDuringAuth: ["DIGEST-MD5"] } }, async (server) => {
+    const result = await sendMailWithFallback(transportOptions(server, PASSWORD), MESSAGE);
+    assert.deepEqual(result.attempts.map((a) => `${a.mechanism}:${a.result}`), [
+      "DIGEST-MD5:connection-lost",
+      "CRAM-MD5:authenticated",
+    ]);
+    assert.equal(result.connections, 2);
+    assert.equal(server.messages.length, 1);
+  });
+});
+
+Deno.test("a temporary failure (454) is retried on the same connection", async () => {
+  await withServer({ behaviour: { tempFail: { "DIGEST-MD5": 1 } } }, async (server) => {
+    const result = await sendMailWithFallback(transportOptions(server, PASSWORD), MESSAGE);
+    assert.deepEqual(result.attempts.map((a) => `${a.mechanism}:${a.result}`), [
+      "DIGEST-MD5:temporary",
+      "DIGEST-MD5:authenticated",
+    ]);
+    assert.equal(result.connections, 1);
+    assert.equal(server.messages.length, 1);
+  });
+});
+
 Deno.test("every mechanism drops after 235: a typed error, nothing sent, bounded", async () => {
   await withServer(
     {
