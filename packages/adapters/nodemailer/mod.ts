@@ -799,6 +799,8 @@ export type {
   SaslError,
   SaslErrorCode,
   SaslOutcome,
+  ScramCache,
+  ScramCachedKeys,
   ScramMechanismOptions,
   ScramStoredCredentials,
   SecurityLayer,
