@@ -49,6 +49,18 @@ const decoder = new TextDecoder();
 const CRLF = encoder.encode("\r\n");
 const MAX_SASL_ROUNDS = 16;
 
+// A deadline never keeps a process alive by itself: an open transport does. (A transport
+// that owns no socket, such as one over another client's connection, may be abandoned.)
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "object" && timer !== null && "unref" in timer) {
+    (timer as { unref(): void }).unref();
+  } else {
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(
+      timer as unknown as number,
+    );
+  }
+}
+
 function assertCommandText(text: string, what: string): void {
   if (/[\r\n]/.test(text)) {
     throw new SmtpError("invalid-argument", `${what} must not contain CR or LF`);
@@ -495,6 +507,7 @@ export class SmtpSession {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SmtpError("timeout", message)), remaining);
+      unref(timer);
     });
     try {
       return await Promise.race([work, timeout]);

@@ -1,0 +1,49 @@
+// Runs against the installed @saslkit/adapters tarball (its ./nodemailer export) and nodemailer
+// from the registry, as a user installs them; see README.md.
+import assert from "node:assert/strict";
+
+export default async function smoke(adapters) {
+  const { default: nodemailer } = await import("nodemailer");
+  const { startTestServer } = await import("@saslkit/smtp/test-server");
+  assert.throws(() => adapters.nodemailerAuth({ user: "u" }), { code: "invalid-argument" });
+
+  // The embedded Sendmail-like server: it refuses DIGEST-MD5 although it offers it, and drops
+  // the connection after 235 for CRAM-MD5; PLAIN is what really works.
+  const server = await startTestServer({
+    behaviour: { rejectAdvertised: ["DIGEST-MD5"], dropAfterAuth: ["CRAM-MD5"] },
+  });
+  try {
+    const options = {
+      host: server.hostname,
+      port: server.port,
+      name: "client.example.com",
+      ignoreTLS: true,
+      ...adapters.nodemailerAuth({
+        user: "smtpuser",
+        pass: "secret",
+        host: "mail.example.com",
+        allowCleartext: true, // loopback only: PLAIN without TLS
+      }),
+    };
+    const message = { from: "a@example.com", to: "b@example.com", text: "hi" };
+
+    // nodemailer alone: saslkit's handler moves past the refused DIGEST-MD5 by itself, and the
+    // drop after CRAM-MD5's 235 fails the send, as nodemailer cannot reconnect.
+    const transporter = nodemailer.createTransport(options);
+    await assert.rejects(transporter.sendMail(message), { code: "ECONNECTION" });
+    transporter.close();
+    assert.equal(server.messages.length, 0);
+
+    // The fallback wrapper: a new connection, PLAIN, the message exactly once.
+    const result = await adapters.sendMailWithFallback(options, message);
+    assert.equal(result.mechanism, "PLAIN");
+    assert.equal(server.messages.length, 1);
+    assert.equal(server.messages[0].mechanism, "PLAIN");
+    // The same options remember the server: straight to PLAIN, one connection.
+    const again = await adapters.sendMailWithFallback(options, message);
+    assert.equal(again.connections, 1);
+    assert.equal(server.messages.length, 2);
+  } finally {
+    await server.close();
+  }
+}
