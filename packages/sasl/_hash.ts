@@ -50,7 +50,7 @@ export function certificateHash(name: CertificateHashName, data: Uint8Array): Ui
 export type ShaName = "SHA-1" | "SHA-256" | "SHA-512";
 
 /** Output length in octets of each hash. */
-export const SHA_LENGTH: Readonly<Record<ShaName, number>> = Object.freeze({
+export const SHA_LENGTH: Readonly<Record<ShaName, number>> = /* @__PURE__ */ Object.freeze({
   "SHA-1": 20,
   "SHA-256": 32,
   "SHA-512": 64,
@@ -77,7 +77,7 @@ export interface ShaBackend {
 const NOBLE = { "SHA-1": nobleSha1, "SHA-256": nobleSha256, "SHA-512": nobleSha512 } as const;
 
 /** @noble/hashes: synchronous JavaScript, everywhere. */
-export const nobleBackend: ShaBackend = Object.freeze({
+export const nobleBackend: ShaBackend = /* @__PURE__ */ Object.freeze({
   name: "noble",
   hash: (name: ShaName, data: Uint8Array) => NOBLE[name](data),
   hmac: (name: ShaName, key: Uint8Array, data: Uint8Array) => hmac(NOBLE[name], key, data),
@@ -169,22 +169,23 @@ export function webCryptoBackend(): ShaBackend | undefined {
 }
 
 // Chosen by measurement, per operation (bench/scram_bench.ts under Deno, bench/scram_pbkdf2.mjs
-// under Node and Bun; one 2-core machine, Node 20.20.2, Deno 2.9.6, Bun 1.4.5; one run each):
+// under Node, Bun and Deno; one 2-core machine shared with other jobs (load 5-12), Node 20.20.2,
+// Deno 2.9.6, Bun 1.4.5; the range over three runs of scram_pbkdf2.mjs):
 //
-//   PBKDF2-HMAC-SHA-256, 4096 iterations   node:crypto   WebCrypto   @noble/hashes
-//     Node                                     0.86 ms      1.11 ms       5.60 ms
-//     Bun                                      0.64 ms      0.61 ms       8.13 ms
-//     Deno                                     2.58 ms      0.82 ms       6.81 ms
+//   PBKDF2-HMAC-SHA-256, 4096 iterations   node:crypto    WebCrypto      @noble/hashes
+//     Node                                 0.86-1.34 ms   1.10-1.47 ms   5.6-10.3 ms
+//     Bun                                  0.46-0.64 ms   0.50-0.86 ms   6.5-8.1 ms
+//     Deno                                 2.5-3.0 ms     0.73-0.85 ms   5.8-7.5 ms
 //   HMAC-SHA-256 of 200 bytes (SCRAM does ~5 per side; WebCrypto pays importKey on each)
-//     Node                                     4.7 µs       168 µs        16.1 µs
-//     Bun                                      1.5 µs        87 µs        11.2 µs
-//     Deno                                    12.9 µs       133 µs        11.1 µs
+//     Node                                 4.7-5.5 µs     134-239 µs     16-24 µs
+//     Bun                                  1.1-2.1 µs     17-87 µs       10-24 µs
+//     Deno                                 11.4-12.9 µs   109-133 µs     10.6-13.3 µs
 //
-// So: Node and Bun use node:crypto for everything (Bun's WebCrypto PBKDF2 is within noise of
-// it, its HMAC far slower). Deno's node:crypto PBKDF2 is 3x slower than its WebCrypto, and its
-// HMAC no faster than noble, so Deno (and browsers, which have no node:crypto) use WebCrypto
-// for PBKDF2 and noble for HMAC and hashing; that also spares Deno loading node:crypto. Without
-// crypto.subtle (an insecure browser context) everything is noble.
+// So: Node and Bun use node:crypto for everything (Bun's WebCrypto PBKDF2 is no faster, its
+// HMAC far slower). Deno's node:crypto PBKDF2 is 3-4x slower than its WebCrypto, and its HMAC
+// no faster than noble (0.9-1.1x), so Deno (and browsers, which have no node:crypto) use
+// WebCrypto for PBKDF2 and noble for HMAC and hashing; that also spares Deno loading
+// node:crypto. Without crypto.subtle (an insecure browser context) everything is noble.
 function chooseShaBackend(): ShaBackend {
   const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
   const native = isDeno ? undefined : nodeBackend();

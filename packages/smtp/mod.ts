@@ -76,6 +76,8 @@ export type {
   SaslError,
   SaslErrorCode,
   SaslOutcome,
+  ScramCache,
+  ScramCachedKeys,
   ScramMechanismOptions,
   ScramStoredCredentials,
   SecurityLayer,
