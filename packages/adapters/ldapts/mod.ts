@@ -156,7 +156,9 @@ export async function saslBind(
       const outcome = await bindWith(client, descriptor, options, offered, secure);
       return { ...outcome, failed, skipped };
     } catch (error) {
-      const e = error instanceof SaslError ? error : new SaslError("server-rejected", String(error));
+      const e = error instanceof SaslError
+        ? error
+        : new SaslError("server-rejected", String(error));
       failed.push({ mechanism: descriptor.name, error: e });
       if (e.code !== "server-rejected" || descriptor === order[order.length - 1]) throw e;
     }

@@ -1,0 +1,129 @@
+// ldapts 8.2 with saslkit's mechanisms against Debian's OpenLDAP slapd 2.5 (Cyrus SASL) on
+// 127.0.0.1: DIGEST-MD5, SCRAM-SHA-1, SCRAM-SHA-256 with the right and a wrong password, the
+// mechanism list read from the root DSE, and EXTERNAL over ldaps:// with a client certificate.
+// Each bind is checked with the "Who am I?" extended operation (RFC 4532).
+
+import { deepEqual, equal, rejects } from "node:assert/strict";
+import { Client } from "ldapts";
+import {
+  type ClientMechanism,
+  defaultRegistry,
+  defineMechanism,
+  type MechanismDescriptor,
+  MechanismRegistry,
+  SaslError,
+} from "@saslkit/sasl";
+import { saslBind } from "../ldapts/mod.ts";
+import { requireSlapd, startSlapd } from "./slapd.ts";
+
+// EXTERNAL comes with the registry of wt/oauth; until then a minimal one for this test.
+const external: MechanismDescriptor = defaultRegistry.get("EXTERNAL") ?? defineMechanism({
+  name: "EXTERNAL",
+  properties: {
+    sendsCleartextPassword: false,
+    verifiesServer: false,
+    offersSecurityLayer: false,
+    clientFirst: true,
+    channelBinding: false,
+    carriesAuthorizationId: true,
+  },
+  credentialKind: "external",
+  createClient: (credentials): ClientMechanism => {
+    const authzid = (credentials as { authorizationId?: string }).authorizationId ?? "";
+    return {
+      name: "EXTERNAL",
+      properties: external.properties,
+      start: () => new TextEncoder().encode(authzid),
+      next: () => {
+        throw new SaslError("malformed-challenge", "EXTERNAL expects no challenge");
+      },
+      finish: () => ({ mechanism: "EXTERNAL", qop: "auth" }),
+    };
+  },
+  createServer: () => {
+    throw new SaslError("invalid-argument", "not in this test");
+  },
+  redact: (message) => new TextDecoder().decode(message),
+});
+
+async function whoami(client: Client): Promise<unknown> {
+  const { value } = await client.exop("1.3.6.1.4.1.4203.1.11.3");
+  return value;
+}
+
+Deno.test({
+  name: "ldapts + saslkit against slapd: DIGEST-MD5, SCRAM-SHA-1/-256, EXTERNAL",
+  ...requireSlapd(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async (t) => {
+    await using server = await startSlapd();
+    const credentials = { username: server.user.username, password: server.user.password };
+
+    for (const mechanism of ["DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256"]) {
+      await t.step(
+        `${mechanism}: right password binds, wrong one is authentication-failed`,
+        async () => {
+          const client = new Client({ url: server.url });
+          try {
+            const result = await saslBind(client, {
+              mechanisms: [mechanism],
+              credentials,
+              host: "localhost",
+            });
+            equal(result.mechanism, mechanism);
+            equal(await whoami(client), `dn:${server.dn}`);
+          } finally {
+            await client.unbind().catch(() => {});
+          }
+          const wrong = new Client({ url: server.url });
+          try {
+            await rejects(
+              saslBind(wrong, {
+                mechanisms: [mechanism],
+                credentials: { ...credentials, password: "wrong" },
+              }),
+              (error: SaslError) =>
+                error instanceof SaslError && error.code === "authentication-failed",
+            );
+          } finally {
+            await wrong.unbind().catch(() => {});
+          }
+        },
+      );
+    }
+
+    await t.step(
+      "no list given: the root DSE's list in the registry's order (SCRAM-SHA-256 first)",
+      async () => {
+        const client = new Client({ url: server.url });
+        try {
+          const result = await saslBind(client, { credentials });
+          deepEqual([result.mechanism, result.failed], ["SCRAM-SHA-256", []]);
+          equal(await whoami(client), `dn:${server.dn}`);
+        } finally {
+          await client.unbind().catch(() => {});
+        }
+      },
+    );
+
+    await t.step("EXTERNAL over ldaps:// with a TLS client certificate", async () => {
+      const client = new Client({
+        url: server.tlsUrl,
+        tlsOptions: { ca: server.tls.ca, cert: server.tls.cert, key: server.tls.key },
+      });
+      try {
+        const result = await saslBind(client, {
+          mechanisms: ["EXTERNAL"],
+          credentials: { kind: "external" },
+          secure: true,
+          registry: new MechanismRegistry([external]),
+        });
+        equal(result.mechanism, "EXTERNAL");
+        equal(await whoami(client), `dn:${server.dn}`);
+      } finally {
+        await client.unbind().catch(() => {});
+      }
+    });
+  },
+});
