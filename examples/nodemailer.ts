@@ -3,7 +3,9 @@
  * behaves like Sendmail with Cyrus SASL): first a server that offers DIGEST-MD5 but refuses
  * it — saslkit moves on to CRAM-MD5 on the same connection, where nodemailer alone would have
  * stopped — then a server that says `235` for DIGEST-MD5 and drops the connection, where
- * `sendMailWithFallback` sends the message on a new connection, exactly once.
+ * `sendMailWithFallback` sends the message on a new connection, exactly once; last, a caller
+ * who opts in to DIGEST-MD5's confidentiality layer gets it applied to every byte after `235`
+ * (through a socket of saslkit's own handed to nodemailer's `getSocket`).
  *
  * Run: `deno run --allow-net=127.0.0.1 --allow-env --allow-read examples/nodemailer.ts`
  * (nodemailer comes from node_modules, as `npm ci` installed it).
@@ -58,6 +60,30 @@ try {
   console.log(
     `    sent with ${result.mechanism} on connection ${result.connections}; ` +
       `the server counted ${server.messages.length} message(s)`,
+  );
+} finally {
+  await server.close();
+}
+
+console.log("\n3. Opting in to DIGEST-MD5 with a confidentiality layer, as Sendmail offers it");
+server = await startTestServer();
+try {
+  const transporter = nodemailer.createTransport({
+    ...options(server),
+    ...nodemailerAuth({
+      user: "smtpuser",
+      pass: "secret",
+      host: "mail.example.com",
+      digestMd5: { qop: ["auth-conf", "auth"], ciphers: ["rc4"] },
+    }),
+  });
+  await transporter.sendMail(MESSAGE);
+  transporter.close();
+  const [message] = server.messages;
+  const layered = server.transcript.filter((e) => e.direction === "C" && e.layered).length;
+  console.log(
+    `    server received the message over qop=${message.qop}; ` +
+      `${layered} client lines crossed the wire inside the layer`,
   );
 } finally {
   await server.close();

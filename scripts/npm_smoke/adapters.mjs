@@ -46,4 +46,27 @@ export default async function smoke(adapters) {
   } finally {
     await server.close();
   }
+
+  // Opting in to DIGEST-MD5's confidentiality layer: applied after 235 through getSocket.
+  const sendmail = await startTestServer();
+  try {
+    const transporter = nodemailer.createTransport({
+      host: sendmail.hostname,
+      port: sendmail.port,
+      name: "client.example.com",
+      ignoreTLS: true,
+      ...adapters.nodemailerAuth({
+        user: "smtpuser",
+        pass: "secret",
+        host: "mail.example.com",
+        digestMd5: { qop: ["auth-conf"], ciphers: ["3des"] },
+      }),
+    });
+    await transporter.sendMail({ from: "a@example.com", to: "b@example.com", text: "layered" });
+    transporter.close();
+    assert.equal(sendmail.messages[0].qop, "auth-conf");
+    assert.match(sendmail.messages[0].data, /\r\n\r\nlayered\r\n$/);
+  } finally {
+    await sendmail.close();
+  }
 }

@@ -14,10 +14,13 @@
  *   connection with the next mechanism, remembers per server what worked, and sends the
  *   message exactly once: it only resends when the connection died before `MAIL FROM`.
  *
- * Security layers (DIGEST-MD5 `auth-int`/`auth-conf`) are never negotiated: the handler has no
- * socket to apply them to, so `qop=auth` is forced. No secret reaches nodemailer's logger: the
- * handler's commands go through `ctx.sendCommand`, which nodemailer (≥ 10.6.1, the peer range)
- * logs as `/* secret *\/`, and the server's challenges hold no client secret.
+ * A DIGEST-MD5 security layer (`auth-int`, `auth-conf`) is negotiated only when the caller asks
+ * for it (`digestMd5: { qop: [...] }`): `nodemailerAuth` then also returns nodemailer's
+ * documented `getSocket` option, handing nodemailer a socket of saslkit's own that applies the
+ * layer to every byte after `235`, and nodemailer goes on speaking plaintext to it. Otherwise
+ * `qop=auth`. No secret reaches nodemailer's logger: the handler's commands go through
+ * `ctx.sendCommand`, which nodemailer (≥ 10.6.1, the peer range) logs as `/* secret *\/`, and
+ * the server's challenges hold no client secret.
  *
  * @example Sending through the embedded test server with whatever it offers
  * ```ts
@@ -47,11 +50,13 @@
 import nodemailer from "nodemailer";
 import type { SendMailOptions, SMTPSentMessageInfo, SMTPTransportOptions } from "nodemailer";
 import type { SMTPConnectionCustomAuthContext } from "nodemailer/lib/smtp-connection";
+import type { SMTPTransportGetSocket } from "nodemailer/lib/smtp-transport";
 import type {
   Credentials,
   DigestMd5MechanismOptions,
   MechanismRegistry,
   ScramMechanismOptions,
+  SecurityLayer,
   SkippedMechanism,
   TokenProvider,
 } from "@saslkit/sasl";
@@ -70,6 +75,7 @@ import {
   type TranscriptSink,
 } from "@saslkit/smtp";
 import { NodemailerBridge } from "./_bridge.ts";
+import { claimSocket, layerGetSocket, type LayerSocket } from "./_layer_socket.ts";
 
 /** The method name under which the handler is registered in nodemailer's `customAuth`. */
 export const SASLKIT_METHOD = "SASLKIT";
@@ -111,8 +117,11 @@ export interface NodemailerAuthOptions {
   /** Where mechanisms come from. Default `defaultRegistry` of `@saslkit/sasl`. */
   readonly registry?: MechanismRegistry;
   /**
-   * DIGEST-MD5 settings. `qop` may only be `["auth"]`: nodemailer gives the handler no
-   * socket to apply a security layer to.
+   * DIGEST-MD5 settings. `qop` lists the protection levels to accept, the strongest offered
+   * wins (default `["auth"]`: no layer). With `auth-int` or `auth-conf`, `nodemailerAuth` also
+   * returns a `getSocket` that gives nodemailer a socket of saslkit's own, and the layer is
+   * applied to every byte after 235 (plain TCP only: over TLS no layer is negotiated, and a
+   * `qop` without `"auth"` then fails with `invalid-argument`).
    */
   readonly digestMd5?: DigestMd5MechanismOptions;
   /** SCRAM settings (iteration bounds). */
@@ -174,7 +183,15 @@ export interface NodemailerAuthSettings {
   };
   /** nodemailer's `customAuth` option. */
   readonly customAuth: { readonly [SASLKIT_METHOD]: NodemailerAuthHandler };
+  /**
+   * nodemailer's `getSocket` option, only when a DIGEST-MD5 security layer may be negotiated:
+   * a socket of saslkit's own that applies the layer after 235.
+   */
+  readonly getSocket?: NodemailerGetSocket;
 }
+
+/** nodemailer's `getSocket` option (its `SMTPTransportGetSocket`). */
+export type NodemailerGetSocket = SMTPTransportGetSocket;
 
 /**
  * Authentication through saslkit failed. nodemailer sets `code` to `EAUTH` (and `response`,
@@ -263,11 +280,9 @@ function checkOptions(options: NodemailerAuthOptions): Config {
     throw invalid("mechanisms must be an array of mechanism names");
   }
   const qop = options.digestMd5?.qop;
-  if (qop !== undefined && (!Array.isArray(qop) || qop.some((q) => q !== "auth"))) {
-    throw invalid(
-      'digestMd5.qop can only be ["auth"] with nodemailer: its customAuth handler has no ' +
-        "socket to apply a security layer to (use @saslkit/smtp's authenticate() for auth-int/auth-conf)",
-    );
+  const QOPS = ["auth", "auth-int", "auth-conf"];
+  if (qop !== undefined && (!Array.isArray(qop) || qop.some((q) => !QOPS.includes(q)))) {
+    throw invalid(`digestMd5.qop must be an array of ${QOPS.join(", ")}`);
   }
   return { ...options, memory: options.memory ?? new InMemoryMechanismMemory() };
 }
@@ -283,12 +298,27 @@ class Run {
   /** What the server offered in the handler's EHLO. */
   offered: readonly string[] = [];
   needsNewConnection = false;
-  abort: (() => void) | undefined;
+  #stop: (() => void) | undefined;
   readonly done: Promise<void>;
+  /** Rejects when sendMailWithFallback gives the connection up. */
+  readonly aborted: Promise<never>;
   #settle!: () => void;
+  #abort!: (error: Error) => void;
 
   constructor() {
     this.done = new Promise((resolve) => (this.#settle = resolve));
+    this.aborted = new Promise((_, reject) => (this.#abort = reject));
+    this.aborted.catch(() => {});
+  }
+
+  /** What ends the handler's wait on a dead connection. */
+  onAbort(stop: () => void): void {
+    this.#stop = stop;
+  }
+
+  abort(): void {
+    this.#stop?.();
+    this.#abort(new SmtpError("connection-lost", "nodemailer's connection is gone"));
   }
 
   settle(): void {
@@ -350,6 +380,81 @@ function authError(error: unknown, run: Run): NodemailerAuthError {
   });
 }
 
+// A timer that never keeps the process alive by itself (Node and Bun objects, Deno ids).
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "object" && timer !== null && "unref" in timer) {
+    (timer as { unref(): void }).unref();
+  } else {
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(
+      timer as unknown as number,
+    );
+  }
+}
+
+function wantsLayer(config: Config): boolean {
+  return config.digestMd5?.qop?.some((qop) => qop !== "auth") ?? false;
+}
+
+// Sends the marker that lets the socket saslkit's getSocket made recognise this handler.
+async function bindSocket(
+  ctx: NodemailerAuthContext,
+  state: Run,
+): Promise<LayerSocket | undefined> {
+  const id = `saslkit-${
+    Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0"))
+      .join("")
+  }`;
+  const reply = await Promise.race([ctx.sendCommand(`NOOP ${id}`), state.aborted]);
+  const socket = claimSocket(id);
+  if (reply.status !== 250) throw new SmtpError("rejected", `NOOP failed: ${reply.status}`);
+  return socket && !socket.tls ? socket : undefined;
+}
+
+// The check after 235 on saslkit's socket, through the layer when one is in force: NOOP.
+// A connection that dies here is what the policy calls dropped-after-auth.
+async function verifyLayered(
+  ctx: NodemailerAuthContext,
+  state: Run,
+  config: Config,
+  host: string,
+  mechanism: string,
+  layer: SecurityLayer | undefined,
+): Promise<void> {
+  let ok = false;
+  // A server that ignores the layer reads the framed NOOP as an unfinished line and says
+  // nothing: the reply timeout decides.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timeout")), config.timeoutMs ?? 30_000);
+    unref(timer);
+  });
+  try {
+    ok = (await Promise.race([ctx.sendCommand("NOOP"), state.aborted, timeout])).status === 250;
+  } catch {
+    ok = false;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (ok) return;
+  const attempt: AuthAttempt = {
+    mechanism,
+    result: "dropped-after-auth",
+    detail: "the connection did not survive NOOP after 235",
+    qop: layer?.qop ?? "auth",
+    cipher: layer?.cipher,
+  };
+  state.attempts.push(attempt);
+  config.onAttempt?.(attempt);
+  const key = `${host}:${config.port ?? 587}`;
+  const record = await config.memory.get(key);
+  await config.memory.set(key, {
+    worked: record?.worked === mechanism ? undefined : record?.worked,
+    failed: { ...record?.failed, [mechanism]: "dropped-after-auth" },
+  });
+  state.needsNewConnection = true;
+  throw new SmtpError("connection-lost", "NOOP after 235 failed");
+}
+
 function createHandler(config: Config, run: () => Run): NodemailerAuthHandler {
   return async (ctx) => {
     const state = run();
@@ -363,6 +468,14 @@ function createHandler(config: Config, run: () => Run): NodemailerAuthHandler {
       if (reply.code !== 250) {
         throw new SmtpError("rejected", `EHLO failed: ${reply.code}`, { reply });
       }
+      // A security layer needs the socket: find the one getSocket made for this connection.
+      const layered = wantsLayer(config) ? await bindSocket(ctx, state) : undefined;
+      if (wantsLayer(config) && !layered && !config.digestMd5!.qop!.includes("auth")) {
+        throw invalid(
+          "digestMd5.qop asks for a security layer that cannot be applied on this connection " +
+            "(it runs over TLS, or over a getSocket that is not nodemailerAuth's)",
+        );
+      }
       const capabilities = parseEhlo(reply);
       state.offered = capabilities.auth;
       const host = config.host ?? capabilities.domain;
@@ -372,7 +485,7 @@ function createHandler(config: Config, run: () => Run): NodemailerAuthHandler {
         `220 ${host} ESMTP (nodemailer's connection)`,
         ehlo.response,
       );
-      state.abort = () => bridge.close();
+      state.onAbort(() => bridge.close());
       let opened = false;
       const result = await authenticate({
         host,
@@ -390,12 +503,13 @@ function createHandler(config: Config, run: () => Run): NodemailerAuthHandler {
         credentials: credentialsOf(config, ctx),
         mechanisms: config.mechanisms,
         registry: config.registry,
-        digestMd5: { ...config.digestMd5, qop: ["auth"] },
+        digestMd5: { ...config.digestMd5, qop: layered ? config.digestMd5?.qop : ["auth"] },
         scram: config.scram,
         allowCleartext: config.allowCleartext,
         badCredentials: config.badCredentials,
         temporaryRetries: config.temporaryRetries,
-        verifyAfterAuth: config.verifyAfterAuth,
+        // With saslkit's socket the check after 235 runs below, once the layer is in force.
+        verifyAfterAuth: layered ? false : config.verifyAfterAuth,
         memory: config.memory,
         timeoutMs: config.timeoutMs,
         transcript: config.transcript,
@@ -405,6 +519,13 @@ function createHandler(config: Config, run: () => Run): NodemailerAuthHandler {
         },
       });
       bridge.close(); // the session is done; the connection goes on as nodemailer's
+      if (layered) {
+        const layer = result.outcome.securityLayer;
+        if (layer) layered.install(layer);
+        if (config.verifyAfterAuth ?? true) {
+          await verifyLayered(ctx, state, config, host, result.mechanism, layer);
+        }
+      }
       state.mechanism = result.mechanism;
       state.skipped = result.skipped;
       state.phase = "authenticated";
@@ -433,7 +554,33 @@ function createHandler(config: Config, run: () => Run): NodemailerAuthHandler {
  * @param options Credentials, order, connection facts; see {@linkcode NodemailerAuthOptions}.
  * @returns `{ auth, customAuth }` for `createTransport`.
  * @throws {SmtpError} `invalid-argument` for unusable options (the message names the option,
- * never its value), including a `digestMd5.qop` other than `["auth"]`.
+ * never its value).
+ *
+ * @example Opting in to a DIGEST-MD5 confidentiality layer, as Sendmail offers it
+ * ```ts
+ * import nodemailer from "nodemailer";
+ * import { nodemailerAuth } from "@saslkit/adapters/nodemailer";
+ * import { startTestServer } from "@saslkit/smtp/test-server";
+ * import assert from "node:assert/strict";
+ *
+ * const server = await startTestServer(); // offers qop="auth,auth-int,auth-conf"
+ * const transporter = nodemailer.createTransport({
+ *   host: server.hostname,
+ *   port: server.port,
+ *   name: "client.example.com",
+ *   ignoreTLS: true,
+ *   ...nodemailerAuth({
+ *     user: "smtpuser",
+ *     pass: "secret",
+ *     host: "mail.example.com",
+ *     digestMd5: { qop: ["auth-conf", "auth"], ciphers: ["rc4"] },
+ *   }),
+ * });
+ * await transporter.sendMail({ from: "a@example.com", to: "b@example.com", text: "hi" });
+ * transporter.close();
+ * assert.equal(server.messages[0].qop, "auth-conf"); // MAIL FROM onwards inside the layer
+ * await server.close();
+ * ```
  *
  * @example A transport that prefers CRAM-MD5 and never sends the password in the clear
  * ```ts
@@ -466,6 +613,7 @@ export function nodemailerAuth(options: NodemailerAuthOptions): NodemailerAuthSe
       ...(config.pass === undefined ? {} : { pass: config.pass }),
     },
     customAuth: { [SASLKIT_METHOD]: handler },
+    ...(wantsLayer(config) ? { getSocket: layerGetSocket } : {}),
   };
 }
 
@@ -587,7 +735,7 @@ export async function sendMailWithFallback(
       const started = run.phase !== "idle";
       // nodemailer fails the send at once when the connection dies under the handler, which
       // is still waiting for a reply: end its wait, so that the policy records the attempt.
-      run.abort?.();
+      run.abort();
       if (started) await run.done;
       attempts.push(...run.attempts);
       const retry = run.needsNewConnection || (started && run.phase === "failed" &&
