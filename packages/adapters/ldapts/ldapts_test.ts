@@ -4,7 +4,7 @@
 
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { SaslError, type ServerMechanism } from "@saslkit/sasl";
+import type { SaslError, ServerMechanism } from "@saslkit/sasl";
 import { scramSha256Mechanism } from "@saslkit/sasl/scram";
 import { saslBind } from "./mod.ts";
 
