@@ -336,3 +336,81 @@ Deno.test("xmpp: an exchange that fails inside the mechanism reports its SaslErr
 function xmlText(element: string): string {
   return element.replace(/^<[^>]*>/, "").replace(/<\/[^>]*>$/, "");
 }
+
+const SASL2 = "urn:xmpp:sasl:2";
+
+/** One SASL2 (XEP-0388) exchange through xmpp.js's @xmpp/sasl2 code. */
+async function exchangeSasl2(
+  tamper?: (data: Uint8Array) => Uint8Array | undefined,
+): Promise<{ error?: { code?: string; name?: string }; mechanism?: string; sent: string[] }> {
+  const xmpp = client({
+    service: "xmpp://127.0.0.1:5222",
+    domain: "example.com",
+    username: "user",
+    password: "pencil",
+  });
+  // deno-lint-ignore no-explicit-any
+  const entity = xmpp as any;
+  entity.socket = { secure: true };
+  const saslkit = useSaslkit(xmpp, { mechanisms: ["SCRAM-SHA-256"], channelBinding: "disable" });
+  const server = scramServer("SCRAM-SHA-256");
+  const sent: string[] = [];
+  let error: { code?: string; name?: string } | undefined;
+  const reply = (element: ReturnType<typeof xml>) =>
+    queueMicrotask(() => entity._onElement(element));
+  const respond = async (data: string | undefined) => {
+    const step = await server.next(decodeBase64(data ?? ""));
+    if (!step.done) return reply(xml("challenge", { xmlns: SASL2 }, encodeBase64(step.challenge!)));
+    const final = tamper ? tamper(step.challenge!) : step.challenge!;
+    reply(
+      xml(
+        "success",
+        { xmlns: SASL2 },
+        final && xml("additional-data", {}, encodeBase64(final)),
+        xml("authorization-identifier", {}, "user@example.com"),
+      ),
+    );
+  };
+  entity.send = (element: ReturnType<typeof xml>) => {
+    sent.push(element.toString());
+    if (element.is("authenticate", SASL2)) void respond(element.getChildText("initial-response"));
+    else if (element.is("response", SASL2)) void respond(element.text());
+    return Promise.resolve();
+  };
+  xmpp.on(
+    "error",
+    (e: { code?: string; name?: string }) => (error ??= { code: e?.code, name: e?.name }),
+  );
+  entity._onElement(
+    xml(
+      "stream:features",
+      { "xmlns:stream": STREAMS },
+      xml("authentication", { xmlns: SASL2 }, xml("mechanism", {}, "SCRAM-SHA-256")),
+    ),
+  );
+  for (let i = 0; i < 200 && error === undefined && saslkit.outcome === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  saslkit.detach();
+  return { error, mechanism: saslkit.outcome?.mechanism, sent };
+}
+
+Deno.test("xmpp: SASL2 (XEP-0388): <additional-data> verified, a wrong or missing one fails", async () => {
+  const good = await exchangeSasl2();
+  deepEqual([good.error, good.mechanism], [undefined, "SCRAM-SHA-256"]);
+  ok(good.sent[0].includes(`<authenticate xmlns="${SASL2}" mechanism="SCRAM-SHA-256">`));
+  const wrong = await exchangeSasl2((data) => {
+    const text = dec.decode(data);
+    return enc.encode(text.slice(0, 2) + (text[2] === "A" ? "B" : "A") + text.slice(3));
+  });
+  deepEqual([wrong.error, wrong.mechanism], [
+    { code: "server-verification-failed", name: "SaslError" },
+    undefined,
+  ]);
+  const missing = await exchangeSasl2(() => undefined);
+  deepEqual([missing.error, missing.mechanism], [
+    { code: "server-not-verified", name: "SaslError" },
+    undefined,
+  ]);
+});
