@@ -4,7 +4,12 @@
 
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import type { SaslError, ServerMechanism } from "@saslkit/sasl";
+import {
+  defineMechanism,
+  MechanismRegistry,
+  type SaslError,
+  type ServerMechanism,
+} from "@saslkit/sasl";
 import { scramSha256Mechanism } from "@saslkit/sasl/scram";
 import { saslBind } from "./mod.ts";
 
@@ -123,4 +128,28 @@ Deno.test("ldapts: bad input is a typed error", async () => {
     saslBind(client, { mechanisms: ["PLAIN"], credentials }),
     (e: SaslError) => e.code === "invalid-argument" && /PLAIN \(needs-tls\)/.test(e.message),
   );
+});
+
+Deno.test("ldapts: a message that is not UTF-8 is refused, not corrupted by ldapts's strings", async () => {
+  const binary = defineMechanism({
+    ...scramSha256Mechanism,
+    name: "X-BINARY",
+    createClient: () => ({
+      name: "X-BINARY",
+      properties: scramSha256Mechanism.properties,
+      start: () => new Uint8Array([0x6e, 0xff, 0xfe]),
+      next: () => new Uint8Array(0),
+      finish: () => ({ mechanism: "X-BINARY", qop: "auth" }),
+    }),
+  });
+  const { client, calls } = fakeClient({ server: scram });
+  await rejects(
+    saslBind(client, {
+      mechanisms: ["X-BINARY"],
+      credentials,
+      registry: new MechanismRegistry([binary]),
+    }),
+    { code: "invalid-argument" },
+  );
+  deepEqual(calls, []);
 });

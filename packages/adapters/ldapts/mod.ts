@@ -200,8 +200,9 @@ async function bindWith(
         throw new SaslError("malformed-challenge", `more than ${MAX_STEPS} bind steps`);
       }
       successData = undefined;
+      const credentials = message === undefined ? "" : text(message);
       try {
-        await client.bindSASL(descriptor.name, message === undefined ? "" : text(message));
+        await client.bindSASL(descriptor.name, credentials);
       } catch (error) {
         const e = error as { code?: number; name?: string; response?: { data?: unknown } };
         if (e?.code === 14 || e?.name === "SaslBindInProgressError") {
