@@ -145,9 +145,9 @@ export function webCryptoBackend(): ShaBackend | undefined {
     hash: async (name: ShaName, data: Uint8Array) =>
       new Uint8Array(await subtle.digest(name, buf(data))),
     hmac: async (name: ShaName, key: Uint8Array, data: Uint8Array) => {
-      const k = await subtle.importKey("raw", buf(key), { name: "HMAC", hash: name }, false, [
-        "sign",
-      ]);
+      const raw = buf(key);
+      const k = await subtle.importKey("raw", raw, { name: "HMAC", hash: name }, false, ["sign"]);
+      raw.fill(0); // the copy of a secret key; WebCrypto keeps its own
       return new Uint8Array(await subtle.sign("HMAC", k, buf(data)));
     },
     pbkdf2: async (
@@ -157,7 +157,9 @@ export function webCryptoBackend(): ShaBackend | undefined {
       iterations: number,
       length: number,
     ) => {
-      const k = await subtle.importKey("raw", buf(password), "PBKDF2", false, ["deriveBits"]);
+      const raw = buf(password);
+      const k = await subtle.importKey("raw", raw, "PBKDF2", false, ["deriveBits"]);
+      raw.fill(0);
       const bits = await subtle.deriveBits(
         { name: "PBKDF2", hash: name, salt: buf(salt), iterations },
         k,

@@ -125,6 +125,11 @@ export interface TestServerOptions {
   readonly domain?: string;
   /** Username to password; default `{ smtpuser: "secret" }`. */
   readonly users?: Readonly<Record<string, string>>;
+  /**
+   * Bearer token to username, for OAUTHBEARER and XOAUTH2 (list them in `mechanisms`); any other
+   * token gets the mechanism's JSON error challenge (`invalid_token`), then `535`. Default none.
+   */
+  readonly tokens?: Readonly<Record<string, string>>;
   /** Whether `MAIL FROM` needs authentication; default: when `users` has at least one entry. */
   readonly requireAuth?: boolean;
   /** The DIGEST-MD5 realm offered; default `example.com`. */

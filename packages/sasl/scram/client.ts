@@ -420,6 +420,9 @@ export class ScramClient implements ClientMechanism {
     }
 
     const { clientKey, serverKey, storedKey } = await this.#keys(salt, iterations);
+    // The password is not needed again: only the expected server signature is kept.
+    wipe(this.#password);
+    this.#password = new Uint8Array(0);
     const channelBinding = encodeBase64(concat(utf8(this.#gs2Header), this.#cbindData));
     const withoutProof = `c=${channelBinding},r=${nonce}`;
     const authMessage = concat(

@@ -13,10 +13,12 @@ import type {
   ClientMechanism,
   ServerMechanism,
 } from "../mechanism.ts";
+import { defaultRegistry } from "../default_registry.ts";
 import {
   defineMechanism,
   type MechanismContext,
   type MechanismDescriptor,
+  MechanismRegistry,
   type ServerCredentials,
 } from "../registry.ts";
 import { type ScramChannelBinding, type ScramHash, scramName, scramProperties } from "./_common.ts";
@@ -295,7 +297,8 @@ export const scramSha512PlusMechanism: MechanismDescriptor = descriptor("SHA-512
  * in front of the default registry's mechanisms to use SCRAM where a server offers it.
  *
  * They are not in `defaultRegistry` of `@saslkit/sasl`, because SASLprep
- * (`@mongodb-js/saslprep`) needs Node's `Buffer` and adds about 570 kB to a browser bundle.
+ * (`@mongodb-js/saslprep`) needs Node's `Buffer` and adds about 570 kB to a browser bundle;
+ * {@linkcode withScram} makes a registry with them.
  *
  * @example A registry with SCRAM first, then everything else saslkit has
  * ```ts
@@ -329,3 +332,31 @@ export const scramMechanisms: readonly MechanismDescriptor[] = Object.freeze([
   scramSha1PlusMechanism,
   scramSha1Mechanism,
 ]);
+
+/**
+ * A registry with the SCRAM mechanisms first, then every mechanism of `base` (default: the
+ * `defaultRegistry` of `@saslkit/sasl`), for protocol code that takes a registry, such as the
+ * `registry` option of `@saslkit/smtp`'s policy.
+ *
+ * @param base The mechanisms to keep after SCRAM; any SCRAM entry of its own is replaced.
+ * @returns A new registry.
+ *
+ * @example
+ * ```ts
+ * import { withScram } from "@saslkit/sasl/scram";
+ * import assert from "node:assert/strict";
+ *
+ * const registry = withScram();
+ * assert.deepEqual(registry.names.slice(0, 3), [
+ *   "SCRAM-SHA-512-PLUS",
+ *   "SCRAM-SHA-512",
+ *   "SCRAM-SHA-256-PLUS",
+ * ]);
+ * assert.ok(registry.get("DIGEST-MD5"));
+ * ```
+ */
+export function withScram(base: MechanismRegistry = defaultRegistry): MechanismRegistry {
+  const scramNames = new Set(scramMechanisms.map((m) => m.name));
+  const rest = base.names.filter((name) => !scramNames.has(name)).map((name) => base.get(name)!);
+  return new MechanismRegistry([...scramMechanisms, ...rest]);
+}

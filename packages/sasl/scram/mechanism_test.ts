@@ -11,7 +11,9 @@ import {
   scramSha1Mechanism,
   scramSha256Mechanism,
   scramSha256PlusMechanism,
+  withScram,
 } from "./mod.ts";
+import { defaultRegistry } from "../default_registry.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();
@@ -308,4 +310,21 @@ Deno.test("SCRAM redact: client-first kept, proof hidden, c= and r= kept", async
   assert.match(redacted, /^c=[A-Za-z0-9+/=]+,r=[^,]+,p=\*\*\*$/);
   assert.equal(scramSha256Mechanism.redact(new Uint8Array(0), {}), "(empty)");
   assert.equal(scramSha256Mechanism.redact(te.encode("something else"), {}), "***");
+});
+
+Deno.test("withScram: SCRAM first, the rest of the base registry after, no duplicates", () => {
+  const registry = withScram();
+  assert.deepEqual(registry.names, [
+    ...scramMechanisms.map((m) => m.name),
+    ...defaultRegistry.names,
+  ]);
+  const again = withScram(registry);
+  assert.deepEqual(again.names, registry.names);
+  const { order } = registry.negotiate({
+    offered: ["SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "CRAM-MD5"],
+    credentials: CREDENTIALS,
+    secure: true,
+    channelBindingTypes: ["tls-server-end-point"],
+  });
+  assert.deepEqual(order.map((m) => m.name), ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "CRAM-MD5"]);
 });

@@ -113,7 +113,8 @@
  * (`minIterations`, `maxIterations`, `cache`, `channelBinding`, `channelBindingType`) and its
  * `channelBindings` and `offered`; a server side comes from `store.scram(username, hash)` or,
  * with only `store.password`, derives the keys on the fly. They are not in `defaultRegistry`
- * (see the next section): put them in front of it.
+ * (see the next section): {@linkcode withScram} puts them in front of it, for example for
+ * `@saslkit/smtp` (`registry: withScram()`).
  *
  * ## Browsers
  *

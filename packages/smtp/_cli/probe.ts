@@ -4,13 +4,13 @@
 
 import {
   type ClientMechanism,
-  defaultRegistry,
   type MechanismDescriptor,
   type PasswordCredentials,
   type Qop,
   type SkipReason,
 } from "@saslkit/sasl";
 import { SmtpError } from "../error.ts";
+import { SMTP_REGISTRY } from "../mechanisms.ts";
 import { classifyAuthFailure } from "../policy.ts";
 import type { AttemptResult } from "../memory.ts";
 import type { SmtpSession } from "../session.ts";
@@ -86,7 +86,7 @@ function whyNot(
   secure: boolean,
   allowCleartext: boolean,
 ): { reason: Exclude<SkipReason, "not-offered">; detail: string } | undefined {
-  const { skipped } = defaultRegistry.negotiate({
+  const { skipped } = SMTP_REGISTRY.negotiate({
     offered: [name],
     preferred: [name],
     credentials,
@@ -142,7 +142,7 @@ async function probeOne(
   const allowCleartext = options.allowCleartext ?? false;
   const before = whyNot(name, credentials, secure, allowCleartext);
   if (before) return entry({ result: before.reason, error: before.detail });
-  const descriptor = defaultRegistry.get(name)!;
+  const descriptor = SMTP_REGISTRY.get(name)!;
 
   let session: SmtpSession;
   let connection: number;

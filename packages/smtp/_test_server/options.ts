@@ -9,6 +9,7 @@ export interface ResolvedOptions {
   readonly port: number;
   readonly domain: string;
   readonly users: ReadonlyMap<string, string>;
+  readonly tokens: ReadonlyMap<string, string>;
   readonly requireAuth: boolean;
   readonly realm: string;
   readonly mechanisms: readonly string[];
@@ -97,6 +98,7 @@ export function resolveOptions(options: TestServerOptions): ResolvedOptions {
     port,
     domain,
     users,
+    tokens: new Map(Object.entries(options.tokens ?? {})),
     requireAuth: options.requireAuth ?? users.size > 0,
     realm: options.realm ?? "example.com",
     mechanisms: [...new Set(names(options.mechanisms ?? DEFAULT_MECHANISMS, "mechanisms"))],
