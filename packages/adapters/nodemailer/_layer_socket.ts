@@ -23,6 +23,7 @@ const bound = new Map<string, LayerSocket>();
 export function claimSocket(id: string): LayerSocket | undefined {
   const socket = bound.get(id);
   bound.delete(id);
+  socket?.stopWatching();
   return socket;
 }
 
@@ -33,6 +34,7 @@ export class LayerSocket extends Duplex {
   #frames: FrameDecoder | undefined;
   #line = "";
   #tls = false;
+  #watching = true;
   #markers: string[] = [];
 
   constructor(raw: net.Socket) {
@@ -48,6 +50,12 @@ export class LayerSocket extends Duplex {
   /** Whether nodemailer started TLS over this socket (then no layer is ever installed). */
   get tls(): boolean {
     return this.#tls;
+  }
+
+  /** Stops looking at plaintext commands: the handler has found this socket. */
+  stopWatching(): void {
+    this.#watching = false;
+    this.#line = "";
   }
 
   /** Whether a layer is in force. */
@@ -111,7 +119,7 @@ export class LayerSocket extends Duplex {
           pieces.push(frame(this.#layer.wrap(chunk.subarray(i, i + max))));
         }
         wire = Buffer.concat(pieces);
-      } else if (!this.#tls) {
+      } else if (this.#watching && !this.#tls) {
         this.#watch(chunk);
       }
     } catch (error) {

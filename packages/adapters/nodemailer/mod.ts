@@ -463,7 +463,8 @@ function createHandler(config: Config, run: () => Run): NodemailerAuthHandler {
       const name = config.ehloName ?? "localhost";
       if (/[\r\n]/.test(name)) throw invalid("ehloName must not contain CR or LF");
       // nodemailer only detects four mechanisms: ask the server for its real list.
-      const ehlo = await ctx.sendCommand(`EHLO ${name}`);
+      // Every wait on nodemailer's connection also ends when sendMailWithFallback gives it up.
+      const ehlo = await Promise.race([ctx.sendCommand(`EHLO ${name}`), state.aborted]);
       const reply = parseReply(ehlo.response);
       if (reply.code !== 250) {
         throw new SmtpError("rejected", `EHLO failed: ${reply.code}`, { reply });

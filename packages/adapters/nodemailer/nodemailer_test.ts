@@ -17,6 +17,7 @@ import {
   type NodemailerAuthOptions,
   sendMailWithFallback,
 } from "./mod.ts";
+import { makeTestCertificates } from "../../smtp/testdata/tls.ts";
 
 const MESSAGE = { from: "a@example.com", to: "b@example.com", subject: "hi", text: "hello" };
 
@@ -125,6 +126,30 @@ Deno.test("dropped after 235: a new connection, the next mechanism, the message 
     assert.deepEqual(second.attempts.map((a) => a.mechanism), ["CRAM-MD5"]);
     assert.equal(server.messages.length, 2);
     assert.equal(server.connections, 3);
+  });
+});
+
+Deno.test("the connection lost during AUTH: a new connection, the next mechanism", async () => {
+  await withServer({ behaviour: { dropDuringAuth: ["DIGEST-MD5"] } }, async (server) => {
+    const result = await sendMailWithFallback(transportOptions(server, PASSWORD), MESSAGE);
+    assert.deepEqual(result.attempts.map((a) => `${a.mechanism}:${a.result}`), [
+      "DIGEST-MD5:connection-lost",
+      "CRAM-MD5:authenticated",
+    ]);
+    assert.equal(result.connections, 2);
+    assert.equal(server.messages.length, 1);
+  });
+});
+
+Deno.test("a temporary failure (454) is retried on the same connection", async () => {
+  await withServer({ behaviour: { tempFail: { "DIGEST-MD5": 1 } } }, async (server) => {
+    const result = await sendMailWithFallback(transportOptions(server, PASSWORD), MESSAGE);
+    assert.deepEqual(result.attempts.map((a) => `${a.mechanism}:${a.result}`), [
+      "DIGEST-MD5:temporary",
+      "DIGEST-MD5:authenticated",
+    ]);
+    assert.equal(result.connections, 1);
+    assert.equal(server.messages.length, 1);
   });
 });
 
@@ -301,6 +326,37 @@ Deno.test("a server that agrees on a layer but ignores it: caught at NOOP, next 
     assert.equal(result.connections, 2);
     assert.equal(server.messages.length, 1);
     assert.equal(server.messages[0].qop, "auth");
+  });
+});
+
+Deno.test("STARTTLS with requireTLS: PLAIN is allowed, and no layer is negotiated inside TLS", async () => {
+  const { ca, key, cert } = makeTestCertificates();
+  await withServer({ tls: { key, cert }, mechanisms: ["PLAIN", "DIGEST-MD5"] }, async (server) => {
+    const tls = { ca, servername: "mail.example.com" };
+    // sendMailWithFallback reads requireTLS: the connection is encrypted before AUTH.
+    const plain = await sendMailWithFallback(
+      transportOptions(server, { ...PASSWORD, mechanisms: ["PLAIN"] }, {
+        ignoreTLS: false,
+        requireTLS: true,
+        tls,
+      }),
+      MESSAGE,
+    );
+    assert.equal(plain.mechanism, "PLAIN");
+    assert.equal(server.messages[0].tls, true);
+
+    // A layer is asked for, but STARTTLS hides saslkit's socket: qop=auth inside TLS.
+    const layered = await sendMailWithFallback(
+      transportOptions(server, {
+        ...PASSWORD,
+        mechanisms: ["DIGEST-MD5"],
+        digestMd5: { qop: ["auth-conf", "auth"] },
+      }, { ignoreTLS: false, requireTLS: true, tls }),
+      MESSAGE,
+    );
+    assert.equal(layered.mechanism, "DIGEST-MD5");
+    assert.equal(server.messages[1].tls, true);
+    assert.equal(server.messages[1].qop, "auth");
   });
 });
 
