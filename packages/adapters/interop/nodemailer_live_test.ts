@@ -27,10 +27,14 @@ import {
   testMessage,
   TO,
 } from "../../smtp/interop/_live/messages.ts";
+import { bearerToken } from "../../smtp/interop/_live/raw.ts";
 
 /** Both servers call themselves this; it is also DIGEST-MD5's digest-uri host. */
 const SERVER_NAME = "mail.example.com";
-const MECHANISMS = ["DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"] as const;
+const MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-1", "DIGEST-MD5", "CRAM-MD5", "PLAIN", "LOGIN"];
+/** What the servers are started with: SCRAM is offered only when asked for. */
+const SENDMAIL_OFFERS = MECHANISMS;
+const POSTFIX_OFFERS = [...MECHANISMS, "OAUTHBEARER", "XOAUTH2"];
 
 /** Sends one tagged message through nodemailer; returns what the server queued. */
 async function send(
@@ -49,7 +53,7 @@ async function send(
     ignoreTLS: true,
     ...nodemailerAuth({
       user: user.username,
-      pass: user.password,
+      pass: auth.token === undefined ? user.password : undefined,
       host: SERVER_NAME,
       onAttempt: (a) => mechanisms.push(`${a.mechanism}:${a.result}:${a.qop}`),
       ...auth,
@@ -67,7 +71,7 @@ Deno.test({
   name: "nodemailer with saslkit against Sendmail + Cyrus SASL",
   ...requirePeer("sendmail"),
   fn: async (t) => {
-    const peer = await startSendmail({ layers: true });
+    const peer = await startSendmail({ layers: true, mechanisms: SENDMAIL_OFFERS });
     try {
       for (const user of peer.users) {
         for (const mechanism of MECHANISMS) {
@@ -82,9 +86,9 @@ Deno.test({
         }
       }
 
-      await t.step("no options: DIGEST-MD5 first, qop=auth", async () => {
+      await t.step("no options: the strongest offered, SCRAM-SHA-256", async () => {
         const sent = await send(peer, peer.users[0], "defaults", {});
-        assert.deepEqual(sent.mechanisms, ["DIGEST-MD5:authenticated:auth"]);
+        assert.deepEqual(sent.mechanisms, ["SCRAM-SHA-256:authenticated:auth"]);
       });
 
       const layers = [
@@ -116,9 +120,10 @@ Deno.test({
   name: "nodemailer with saslkit against Postfix + Dovecot SASL",
   ...requirePeer("postfix"),
   fn: async (t) => {
-    const peer = await startPostfixDovecot();
+    const peer = await startPostfixDovecot({ mechanisms: POSTFIX_OFFERS });
     try {
-      for (const user of peer.users) {
+      // The third user, scramuser, is stored only as a SCRAM-SHA-256 secret.
+      for (const user of peer.users.slice(0, 2)) {
         for (const mechanism of MECHANISMS) {
           await t.step(`${mechanism} as ${user.username}`, async () => {
             const sent = await send(peer, user, `${mechanism} ${user.username} postfix`, {
@@ -130,6 +135,42 @@ Deno.test({
             assert.deepEqual(sent.mechanisms, [`${mechanism}:authenticated:auth`]);
           });
         }
+      }
+
+      await t.step(
+        "scramuser (a SCRAM-SHA-256 secret only): the default order finds it",
+        async () => {
+          const scramuser = peer.users[2];
+          const sent = await send(peer, scramuser, "scramuser", {});
+          assert.deepEqual(sent.mechanisms, ["SCRAM-SHA-256:authenticated:auth"]);
+        },
+      );
+
+      for (const mechanism of ["OAUTHBEARER", "XOAUTH2"]) {
+        await t.step(`${mechanism}: a stale token, refreshed once, then sent`, async () => {
+          const requests: boolean[] = [];
+          const sent = await send(
+            peer,
+            { username: "smtpuser@example.com", password: "" },
+            mechanism,
+            {
+              token: ({ refresh }) => {
+                requests.push(refresh);
+                // The first token is signed with a key Dovecot does not know.
+                return refresh
+                  ? bearerToken(peer, { sub: "smtpuser@example.com" })
+                  : bearerToken(peer, { sub: "smtpuser@example.com" }, new Uint8Array(32));
+              },
+              mechanisms: [mechanism],
+              allowCleartext: true, // loopback: a bearer token without TLS
+            },
+          );
+          assert.deepEqual(requests, [false, true]);
+          assert.deepEqual(sent.mechanisms, [
+            `${mechanism}:bad-credentials:undefined`,
+            `${mechanism}:authenticated:auth`,
+          ]);
+        });
       }
     } finally {
       await peer.stop();

@@ -1,6 +1,6 @@
 /**
- * saslkit inside nodemailer: every mechanism of the `@saslkit/sasl` registry (DIGEST-MD5,
- * CRAM-MD5, PLAIN, LOGIN, and whatever else it holds), chosen from the server's real AUTH list
+ * saslkit inside nodemailer: every mechanism of the registry (SCRAM-SHA-1/-256/-512, DIGEST-MD5,
+ * CRAM-MD5, PLAIN, LOGIN, OAUTHBEARER, XOAUTH2…), chosen from the server's real AUTH list
  * with `@saslkit/smtp`'s fallback policy, through nodemailer's documented `customAuth` hook.
  *
  * - {@linkcode nodemailerAuth} returns the `auth` and `customAuth` options to spread into
@@ -114,7 +114,7 @@ export interface NodemailerAuthOptions {
   readonly port?: number;
   /** The name given in the handler's own EHLO. Default `localhost`. */
   readonly ehloName?: string;
-  /** Where mechanisms come from. Default `defaultRegistry` of `@saslkit/sasl`. */
+  /** Where mechanisms come from. Default `SMTP_REGISTRY` of `@saslkit/smtp` (SCRAM included). */
   readonly registry?: MechanismRegistry;
   /**
    * DIGEST-MD5 settings. `qop` lists the protection levels to accept, the strongest offered
@@ -799,6 +799,8 @@ export type {
   SaslError,
   SaslErrorCode,
   SaslOutcome,
+  ScramCache,
+  ScramCachedKeys,
   ScramMechanismOptions,
   ScramStoredCredentials,
   SecurityLayer,
