@@ -20,6 +20,10 @@ const EXPECTED: Record<string, RegExp[]> = {
     /sent with CRAM-MD5 on connection 2; the server counted 1 message\(s\)/,
     /server received the message over qop=auth-conf; [1-9]\d* client lines crossed the wire/,
   ],
+  "xmpp.ts": [
+    /mechanisms given to xmpp.js, in priority order: SCRAM-SHA-512-PLUS .* PLAIN/,
+    /no XMPP_SERVICE set: not connecting/,
+  ],
   "probe_test_server.ts": [
     /DIGEST-MD5: authenticated .* did not survive/,
     /CRAM-MD5: not authenticated \(unsupported\)/,

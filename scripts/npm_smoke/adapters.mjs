@@ -69,4 +69,21 @@ export default async function smoke(adapters) {
   } finally {
     await sendmail.close();
   }
+
+  // The other subpaths, each with its client from the registry.
+  const { useSaslkit } = await import("@saslkit/adapters/xmpp");
+  const { client } = await import("@xmpp/client");
+  const xmpp = client({ service: "xmpp://127.0.0.1:5222", domain: "example.com" });
+  const saslkit = useSaslkit(xmpp, { mechanisms: ["SCRAM-SHA-256", "PLAIN"] });
+  assert.deepEqual(saslkit.names, ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "PLAIN"]);
+  assert.deepEqual(saslkit.usable(), ["SCRAM-SHA-256"]); // no TLS yet: no -PLUS, no PLAIN
+  const { saslBind } = await import("@saslkit/adapters/ldapts");
+  const { Client } = await import("ldapts");
+  await assert.rejects(
+    saslBind(new Client({ url: "ldap://127.0.0.1:1" }), {
+      mechanisms: ["PLAIN"],
+      credentials: { username: "u", password: "p" },
+    }),
+    { code: "invalid-argument" }, // PLAIN without TLS: nothing to try, nothing sent
+  );
 }

@@ -36,3 +36,18 @@ export async function send(): Promise<string> {
     throw error;
   }
 }
+
+// xmpp.js (which ships no types: a client is taken structurally) and ldapts (typed).
+import { saslBind, type SaslBindResult } from "@saslkit/adapters/ldapts";
+import { useSaslkit, type XmppClientLike, type XmppSaslkit } from "@saslkit/adapters/xmpp";
+import { Client } from "ldapts";
+
+declare const xmpp: XmppClientLike;
+const saslkit: XmppSaslkit = useSaslkit(xmpp, { channelBinding: "require" });
+export const names: readonly string[] = saslkit.names;
+export async function bind(): Promise<string> {
+  const result: SaslBindResult = await saslBind(new Client({ url: "ldap://127.0.0.1" }), {
+    credentials: { username: "u", password: "p" },
+  });
+  return result.mechanism;
+}
