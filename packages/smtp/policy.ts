@@ -33,7 +33,7 @@ import { formatReply, type SmtpReply } from "./reply.ts";
 import type { SmtpSession } from "./session.ts";
 import { openGreeted } from "./_open.ts";
 import type { TranscriptSink } from "./transcript.ts";
-import { checkHost, connectTcp, type SmtpTransport } from "./transport.ts";
+import { checkHost, type ConnectOptions, connectTcp, type SmtpTransport } from "./transport.ts";
 
 /** What happened to one try of one mechanism (those never tried are in `skipped`). */
 export interface AuthAttempt {
@@ -66,6 +66,8 @@ export interface AuthenticateOptions {
   readonly rejectUnauthorized?: boolean;
   /** Extra trusted CA certificates (PEM). */
   readonly ca?: string | readonly string[];
+  /** A client certificate to present in TLS; with `credentials: { kind: "external" }`, EXTERNAL. */
+  readonly clientCertificate?: ConnectOptions["clientCertificate"];
   /** The name this client gives in EHLO. Default `localhost`. */
   readonly ehloName?: string;
   /** The credentials; only mechanisms that take their kind are tried. */
@@ -596,6 +598,7 @@ async function openSession(
     security: security === "tls" ? "tls" : "none",
     rejectUnauthorized: options.rejectUnauthorized,
     ca: options.ca,
+    clientCertificate: options.clientCertificate,
     timeoutMs: options.timeoutMs,
   });
   let opened: SmtpSession | undefined;

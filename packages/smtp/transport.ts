@@ -52,6 +52,11 @@ export interface ConnectOptions {
   readonly ca?: string | readonly string[];
   /** The name to check the certificate against; default `host`. */
   readonly servername?: string;
+  /**
+   * A client certificate and its key (PEM) to present in the TLS handshake (implicit TLS or
+   * STARTTLS), for servers that authenticate it, as SASL EXTERNAL does.
+   */
+  readonly clientCertificate?: { readonly key: string; readonly cert: string };
   /** Connection timeout in milliseconds; default 30000. */
   readonly timeoutMs?: number;
 }
@@ -217,6 +222,8 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
         ? undefined
         : options.servername ?? options.host,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
+      key: options.clientCertificate?.key,
+      cert: options.clientCertificate?.cert,
       ca: options.ca as string | string[] | undefined,
     });
     const timer = setTimeout(() => {

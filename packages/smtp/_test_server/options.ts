@@ -10,6 +10,7 @@ export interface ResolvedOptions {
   readonly domain: string;
   readonly users: ReadonlyMap<string, string>;
   readonly tokens: ReadonlyMap<string, string>;
+  readonly anonymous: boolean;
   readonly requireAuth: boolean;
   readonly realm: string;
   readonly mechanisms: readonly string[];
@@ -29,7 +30,7 @@ export interface ResolvedOptions {
     readonly wrongRspauth: boolean;
     readonly ignoreLayer: boolean;
   };
-  readonly tls?: { readonly key: string; readonly cert: string };
+  readonly tls?: { readonly key: string; readonly cert: string; readonly clientCa?: string };
 }
 
 // Sendmail with Cyrus SASL 2.1.28, as in the motivating report.
@@ -102,6 +103,7 @@ export function resolveOptions(options: TestServerOptions): ResolvedOptions {
     domain,
     users,
     tokens: new Map(Object.entries(options.tokens ?? {})),
+    anonymous: options.anonymous === true,
     requireAuth: options.requireAuth ?? users.size > 0,
     realm: options.realm ?? "example.com",
     mechanisms: [...new Set(names(options.mechanisms ?? DEFAULT_MECHANISMS, "mechanisms"))],

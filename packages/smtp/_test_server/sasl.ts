@@ -18,6 +18,8 @@ export interface ConnectionState {
   readonly secure: boolean;
   /** The server end's channel-binding data. */
   readonly channelBindings: ChannelBindings;
+  /** The identity a verified TLS client certificate established, for EXTERNAL. */
+  readonly externalIdentity?: string;
 }
 
 /** A fresh server mechanism for one AUTH command, from the test server's users. */
@@ -35,7 +37,12 @@ export function createMechanism(
   };
   // Without tokens, OAUTHBEARER and XOAUTH2 cannot be built and AUTH answers 504.
   const password = (user: string) => users.get(user);
-  const store = tokens.size > 0 ? { password, token } : { password };
+  const store = {
+    password,
+    token: tokens.size > 0 ? token : undefined,
+    anonymous: options.anonymous ? () => true : undefined,
+    externalIdentity: connection.externalIdentity,
+  };
   return descriptor.createServer(store, {
     service: "smtp",
     host: options.domain,

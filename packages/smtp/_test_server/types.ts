@@ -76,6 +76,8 @@ export interface TestServerOptions {
    * token gets the mechanism's JSON error challenge (`invalid_token`), then `535`. Default none.
    */
   readonly tokens?: Readonly<Record<string, string>>;
+  /** Accept ANONYMOUS (list it in `mechanisms`); default false, and AUTH ANONYMOUS answers 504. */
+  readonly anonymous?: boolean;
   /** Whether `MAIL FROM` needs authentication; default: when `users` has at least one entry. */
   readonly requireAuth?: boolean;
   /** The DIGEST-MD5 realm offered; default `example.com`. */
@@ -110,7 +112,16 @@ export interface TestServerOptions {
   /** Deliberate misbehaviour. */
   readonly behaviour?: TestServerBehaviour;
   /** PEM key and certificate; when given, `STARTTLS` is advertised and works (node:tls). */
-  readonly tls?: { readonly key: string; readonly cert: string };
+  readonly tls?: {
+    readonly key: string;
+    readonly cert: string;
+    /**
+     * A CA (PEM): the server then asks for a client certificate in the handshake, and EXTERNAL
+     * logs in as the subject's common name of one that this CA signed. Without it, EXTERNAL
+     * answers 535.
+     */
+    readonly clientCa?: string;
+  };
   /** Called with each message as it is accepted (after it is added to `messages`). */
   readonly onMessage?: (message: ReceivedMessage) => void;
 }
