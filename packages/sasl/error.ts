@@ -26,6 +26,10 @@
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
  * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.
+ * - `iteration-count-rejected`: the server's SCRAM iteration count is outside the caller's range.
+ * - `channel-binding-mismatch`: the peer's channel binding (type or data) differs from this side's.
+ * - `channel-binding-downgrade`: a client that can bind was told the server cannot (SCRAM `y`).
+ * - `server-rejected`: the server ended the exchange with its own error (SCRAM `e=`).
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -45,7 +49,11 @@ export type SaslErrorCode =
   | "integrity-check-failed"
   | "sequence-mismatch"
   | "buffer-too-large"
-  | "invalid-token";
+  | "invalid-token"
+  | "iteration-count-rejected"
+  | "channel-binding-mismatch"
+  | "channel-binding-downgrade"
+  | "server-rejected";
 
 /**
  * A failure of a SASL exchange or of a security layer.

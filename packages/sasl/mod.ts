@@ -48,3 +48,4 @@ export * from "./digest_md5/mod.ts";
 export * from "./plain.ts";
 export * from "./login.ts";
 export * from "./cram_md5.ts";
+export * from "./channel_binding.ts";
