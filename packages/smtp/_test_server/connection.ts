@@ -160,7 +160,7 @@ export class Connection {
   #layerStarts = false;
   // Set by the 220 of STARTTLS: bytes already read after it are discarded (RFC 3207 §4.2).
   #tlsStarts = false;
-  // A server mechanism is computing its answer: input waits in the line reader.
+  // A server mechanism is computing its answer: input waits in #lines.
   #waiting = false;
   #tls = false;
   #helo?: string;
