@@ -283,7 +283,7 @@ export class SmtpSession {
         await this.#writeLine(encodeBase64(response), redact(response, step));
         continue;
       }
-      this.#note("S", formatReply(reply));
+      if (this.#transcript) this.#note("S", formatReply(reply));
       if (reply.code === 235) {
         let outcome: SaslOutcome;
         try {
