@@ -1,0 +1,200 @@
+// The saslkit side of `npm run bench`, and the anchors that run in the same process: bundled by
+// bench/run.mjs with esbuild and run under Node, Deno and Bun alike. Prints one JSON object a
+// line. Not a test; bench/bench_test.ts runs the quick mode so that it cannot rot.
+//
+//   <runtime> cases.mjs <warmupMs> <measureMs> <case> [<case>...]
+//
+// Cases: exchange | floor | client-step | alt-client-step | layer:<qop>:<cipher|->:<bytes>:
+// <c2s|s2c> | scram | native-pbkdf2 | backend
+import {
+  type DigestCipher,
+  DigestMd5Client,
+  DigestMd5Server,
+  type Qop,
+  type SecurityLayer,
+} from "../mod.ts";
+import { deriveScramCredentials, ScramClient, ScramServer } from "../scram/mod.ts";
+import { md5Backend } from "../_hash.ts";
+// @ts-types="./alt_sasl_digest_md5.d.ts"
+import AltDigestMd5 from "alt-sasl-digest-md5";
+
+interface NodeCrypto {
+  hash(algorithm: string, data: string, encoding: "hex"): string;
+  pbkdf2Sync(p: Uint8Array, s: Uint8Array, c: number, len: number, digest: string): Uint8Array;
+}
+const g = globalThis as {
+  Deno?: { args: string[] };
+  process?: { argv: string[]; getBuiltinModule?(id: string): unknown };
+};
+const args = g.Deno?.args ?? g.process!.argv.slice(2);
+const [warmupMs, measureMs] = [Number(args[0]), Number(args[1])];
+const nodeCrypto = g.process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
+
+// Runs op for about `ms` milliseconds; returns operations per second.
+async function time(op: () => unknown, ms: number, isAsync = false): Promise<number> {
+  const start = performance.now();
+  let n = 0;
+  let now: number;
+  do {
+    if (isAsync) await op();
+    else for (let i = 0; i < 8; i++) op();
+    n += isAsync ? 1 : 8;
+    now = performance.now();
+  } while (now - start < ms);
+  return n / ((now - start) / 1000);
+}
+
+async function measure(op: () => unknown, isAsync = false): Promise<number> {
+  await time(op, warmupMs, isAsync);
+  return time(op, measureMs, isAsync);
+}
+
+const enc = new TextEncoder();
+
+function pair(qop: Qop, cipher?: DigestCipher) {
+  const server = new DigestMd5Server({
+    service: "smtp",
+    host: "mail.example.com",
+    qop: [qop],
+    ciphers: cipher ? [cipher] : undefined,
+    maxbuf: 16777215,
+    credentials: (user) => user === "smtpuser" ? { password: "secret" } : undefined,
+  });
+  const client = new DigestMd5Client({
+    username: "smtpuser",
+    password: "secret",
+    service: "smtp",
+    host: "mail.example.com",
+    qop: [qop],
+    ciphers: cipher ? [cipher] : undefined,
+    maxbuf: 16777215,
+  });
+  client.start();
+  const last = server.next(client.next(server.next(undefined).challenge!));
+  client.next(last.challenge!);
+  const outcome = client.finish();
+  if (!last.done || outcome.qop !== qop) throw new Error("exchange failed");
+  return { client: outcome.securityLayer, server: server.outcome().securityLayer };
+}
+
+const CHALLENGE = 'realm="mail.example.com",nonce="OA6MG9tEQGm2hh",qop="auth",charset=utf-8,' +
+  "algorithm=md5-sess";
+
+async function run(name: string, params: string[]): Promise<Record<string, unknown>> {
+  switch (name) {
+    case "exchange":
+      return { perSecond: await measure(() => pair("auth")) };
+    case "floor": {
+      // The 12 MD5s of both sides of an exchange, with node:crypto's one-shot hash on strings:
+      // what no JavaScript DIGEST-MD5 can beat in this runtime.
+      if (!nodeCrypto) return { perSecond: null };
+      const h = (s: string) => nodeCrypto.hash("md5", s, "hex");
+      return {
+        perSecond: await measure(() => {
+          for (let side = 0; side < 2; side++) {
+            const secret = h("smtpuser:mail.example.com:secret");
+            const ha1 = h(`${secret}:OA6MG9tEQGm2hh:OA6MHXh6VqTrRk`);
+            const a2 = h("AUTHENTICATE:smtp/mail.example.com");
+            h(`${ha1}:OA6MG9tEQGm2hh:00000001:OA6MHXh6VqTrRk:auth:${a2}`);
+            const r2 = h(":smtp/mail.example.com");
+            h(`${ha1}:OA6MG9tEQGm2hh:00000001:OA6MHXh6VqTrRk:auth:${r2}`);
+          }
+        }),
+      };
+    }
+    case "client-step": {
+      const challenge = enc.encode(CHALLENGE);
+      return {
+        perSecond: await measure(() => {
+          const client = new DigestMd5Client({
+            username: "smtpuser",
+            password: "secret",
+            service: "smtp",
+            host: "mail.example.com",
+            cnonce: () => "OA6MHXh6VqTrRk",
+          });
+          client.start();
+          return client.next(challenge);
+        }),
+      };
+    }
+    case "alt-client-step": {
+      return {
+        perSecond: await measure(() => {
+          const m = new AltDigestMd5({ genNonce: () => "OA6MHXh6VqTrRk" });
+          m.challenge(CHALLENGE);
+          return m.response({
+            username: "smtpuser",
+            password: "secret",
+            serviceType: "smtp",
+            host: "mail.example.com",
+          });
+        }),
+      };
+    }
+    case "layer": {
+      const [qop, cipherArg, bytesArg, direction] = params;
+      const cipher = cipherArg === "-" ? undefined : cipherArg as DigestCipher;
+      const layers = pair(qop as Qop, cipher);
+      const [from, to] = direction === "c2s"
+        ? [layers.client!, layers.server!]
+        : [layers.server!, layers.client!] as SecurityLayer[];
+      const data = new Uint8Array(Number(bytesArg));
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 255;
+      const perSecond = await measure(() => to.unwrap(from.wrap(data)));
+      return {
+        qop,
+        cipher: cipher ?? "",
+        bytes: data.length,
+        direction,
+        mibPerSecond: perSecond * data.length / 1048576,
+      }; // deno-fmt-ignore
+    }
+    case "scram": {
+      const stored = await deriveScramCredentials("pencil", {
+        hash: "SHA-256",
+        iterations: 4096,
+        salt: new Uint8Array(16).fill(7),
+      });
+      const perSecond = await measure(async () => {
+        const server = new ScramServer({ hash: "SHA-256", credentials: () => stored });
+        const client = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil" });
+        const first = await server.next(client.start());
+        const last = await server.next(await client.next(first.challenge!));
+        client.finish(last.challenge);
+      }, true);
+      return { perSecond };
+    }
+    case "native-pbkdf2": {
+      // The runtime's native PBKDF2-HMAC-SHA-256 at 4096 iterations: node:crypto in Node and
+      // Bun, WebCrypto in Deno (and browsers). A SCRAM exchange against stored keys runs one.
+      const password = enc.encode("pencil");
+      const salt = new Uint8Array(16).fill(7);
+      if (g.Deno === undefined && nodeCrypto) {
+        return {
+          api: "node:crypto pbkdf2Sync",
+          perSecond: await measure(() => nodeCrypto.pbkdf2Sync(password, salt, 4096, 32, "sha256")),
+        };
+      }
+      const perSecond = await measure(async () => {
+        const key = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
+        await crypto.subtle.deriveBits(
+          { name: "PBKDF2", hash: "SHA-256", salt, iterations: 4096 },
+          key,
+          256,
+        );
+      }, true);
+      return { api: "WebCrypto deriveBits", perSecond };
+    }
+    case "backend":
+      return { md5: md5Backend().name };
+    default:
+      throw new Error(`unknown case ${name}`);
+  }
+}
+
+for (const spec of args.slice(2)) {
+  const [name, ...params] = spec.split(":");
+  const result = await run(name, params);
+  console.log(JSON.stringify({ case: name, ...result }));
+}
