@@ -62,7 +62,7 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const HEX_PAIRS: readonly string[] = Array.from(
+const HEX_PAIRS: readonly string[] = /* @__PURE__ */ Array.from(
   { length: 256 },
   (_, i) => (i < 16 ? "0" : "") + i.toString(16),
 );
@@ -101,7 +101,7 @@ export function readUint32be(bytes: Uint8Array, offset: number): number {
 // requests (nonces) are served from a pool filled 4 KiB at a time. Each pooled byte is handed
 // out once and zeroed as it leaves the pool.
 const POOL_SIZE = 4096;
-const pool = new Uint8Array(POOL_SIZE);
+const pool = /* @__PURE__ */ new Uint8Array(POOL_SIZE);
 let poolOffset = POOL_SIZE;
 
 /** Fills a fresh array with cryptographically strong random bytes. */

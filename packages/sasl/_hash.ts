@@ -41,7 +41,7 @@ export interface Md5Backend {
 }
 
 /** @noble/hashes: synchronous JavaScript, everywhere; the portable path. */
-export const nobleMd5Backend: Md5Backend = Object.freeze({
+export const nobleMd5Backend: Md5Backend = /* @__PURE__ */ Object.freeze({
   name: "noble",
   md5(parts: readonly Uint8Array[]): Uint8Array {
     const h = nobleMd5.create();
@@ -195,7 +195,7 @@ export function certificateHash(name: CertificateHashName, data: Uint8Array): Ui
 export type ShaName = "SHA-1" | "SHA-256" | "SHA-512";
 
 /** Output length in octets of each hash. */
-export const SHA_LENGTH: Readonly<Record<ShaName, number>> = Object.freeze({
+export const SHA_LENGTH: Readonly<Record<ShaName, number>> = /* @__PURE__ */ Object.freeze({
   "SHA-1": 20,
   "SHA-256": 32,
   "SHA-512": 64,
@@ -222,7 +222,7 @@ export interface ShaBackend {
 const NOBLE = { "SHA-1": nobleSha1, "SHA-256": nobleSha256, "SHA-512": nobleSha512 } as const;
 
 /** @noble/hashes: synchronous JavaScript, everywhere. */
-export const nobleBackend: ShaBackend = Object.freeze({
+export const nobleBackend: ShaBackend = /* @__PURE__ */ Object.freeze({
   name: "noble",
   hash: (name: ShaName, data: Uint8Array) => NOBLE[name](data),
   hmac: (name: ShaName, key: Uint8Array, data: Uint8Array) => hmac(NOBLE[name], key, data),

@@ -17,24 +17,25 @@ import { SaslError } from "./error.ts";
 
 // Signature algorithm OIDs (dotted) and the hash RFC 5929 §4.1 asks for: the signature's own
 // hash, except that MD5 and SHA-1 are replaced by SHA-256.
-const SIGNATURE_HASHES: Readonly<Record<string, CertificateHashName>> = Object.freeze({
-  "1.2.840.113549.1.1.4": "SHA-256", // md5WithRSAEncryption
-  "1.2.840.113549.1.1.5": "SHA-256", // sha1WithRSAEncryption
-  "1.2.840.113549.1.1.14": "SHA-224", // sha224WithRSAEncryption
-  "1.2.840.113549.1.1.11": "SHA-256", // sha256WithRSAEncryption
-  "1.2.840.113549.1.1.12": "SHA-384", // sha384WithRSAEncryption
-  "1.2.840.113549.1.1.13": "SHA-512", // sha512WithRSAEncryption
-  "1.2.840.10045.4.1": "SHA-256", // ecdsa-with-SHA1
-  "1.2.840.10045.4.3.1": "SHA-224", // ecdsa-with-SHA224
-  "1.2.840.10045.4.3.2": "SHA-256", // ecdsa-with-SHA256
-  "1.2.840.10045.4.3.3": "SHA-384", // ecdsa-with-SHA384
-  "1.2.840.10045.4.3.4": "SHA-512", // ecdsa-with-SHA512
-  "1.2.840.10040.4.3": "SHA-256", // dsa-with-sha1
-  "2.16.840.1.101.3.4.3.1": "SHA-224", // dsa-with-sha224
-  "2.16.840.1.101.3.4.3.2": "SHA-256", // dsa-with-sha256
-});
+const SIGNATURE_HASHES: Readonly<Record<string, CertificateHashName>> = /* @__PURE__ */ Object
+  .freeze({
+    "1.2.840.113549.1.1.4": "SHA-256", // md5WithRSAEncryption
+    "1.2.840.113549.1.1.5": "SHA-256", // sha1WithRSAEncryption
+    "1.2.840.113549.1.1.14": "SHA-224", // sha224WithRSAEncryption
+    "1.2.840.113549.1.1.11": "SHA-256", // sha256WithRSAEncryption
+    "1.2.840.113549.1.1.12": "SHA-384", // sha384WithRSAEncryption
+    "1.2.840.113549.1.1.13": "SHA-512", // sha512WithRSAEncryption
+    "1.2.840.10045.4.1": "SHA-256", // ecdsa-with-SHA1
+    "1.2.840.10045.4.3.1": "SHA-224", // ecdsa-with-SHA224
+    "1.2.840.10045.4.3.2": "SHA-256", // ecdsa-with-SHA256
+    "1.2.840.10045.4.3.3": "SHA-384", // ecdsa-with-SHA384
+    "1.2.840.10045.4.3.4": "SHA-512", // ecdsa-with-SHA512
+    "1.2.840.10040.4.3": "SHA-256", // dsa-with-sha1
+    "2.16.840.1.101.3.4.3.1": "SHA-224", // dsa-with-sha224
+    "2.16.840.1.101.3.4.3.2": "SHA-256", // dsa-with-sha256
+  });
 // Hash algorithm OIDs inside RSASSA-PSS parameters.
-const HASH_OIDS: Readonly<Record<string, CertificateHashName>> = Object.freeze({
+const HASH_OIDS: Readonly<Record<string, CertificateHashName>> = /* @__PURE__ */ Object.freeze({
   "1.3.14.3.2.26": "SHA-256", // sha1 -> SHA-256
   "1.2.840.113549.2.5": "SHA-256", // md5 -> SHA-256
   "2.16.840.1.101.3.4.2.4": "SHA-224",
