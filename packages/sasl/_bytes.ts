@@ -5,6 +5,17 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array {
+  // Short ASCII text (most protocol messages) is its char codes; a call into TextEncoder costs
+  // more than the copy.
+  if (text.length <= 512) {
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0x7f) return encoder.encode(text);
+      out[i] = code;
+    }
+    return out;
+  }
   return encoder.encode(text);
 }
 

@@ -43,8 +43,17 @@ export function hashA1(
   cnonce: string,
   authzid: string | undefined,
 ): Uint8Array {
-  const tail = authzid ? `:${nonce}:${cnonce}:${authzid}` : `:${nonce}:${cnonce}`;
-  return md5(secret, utf8(tail));
+  if (authzid) return md5(secret, utf8(`:${nonce}:${cnonce}:${authzid}`));
+  // nonce and cnonce are printable ASCII (both sides check): their bytes are their char codes,
+  // written straight after the secret in one buffer.
+  const out = new Uint8Array(secret.length + nonce.length + cnonce.length + 2);
+  out.set(secret);
+  let at = secret.length;
+  out[at++] = 0x3a;
+  for (let i = 0; i < nonce.length; i++) out[at++] = nonce.charCodeAt(i);
+  out[at++] = 0x3a;
+  for (let i = 0; i < cnonce.length; i++) out[at++] = cnonce.charCodeAt(i);
+  return md5(out);
 }
 
 const ZERO_BODY_HASH = ":00000000000000000000000000000000";
