@@ -167,11 +167,13 @@ const FP_TABLES = /* @__PURE__ */ (() => {
   return byteTables(fp);
 })();
 
-// 16 rounds x 8 six-bit subkey groups.
-function keySchedule(key: Uint8Array, offset: number): Uint8Array {
+// 16 rounds x 2 words: the even-numbered six-bit subkey groups (for S1, S3, S5, S7) at bit
+// offsets 26, 18, 10 and 2 of the first word, the odd-numbered ones likewise in the second, where
+// the round function finds the expanded halves (see crypt).
+function keySchedule(key: Uint8Array, offset: number): Int32Array {
   const bit = (n: number) => (key[offset + ((n - 1) >> 3)] >> (7 - ((n - 1) & 7))) & 1;
   const cd = PC1.map(bit);
-  const out = new Uint8Array(128);
+  const out = new Int32Array(32);
   for (let round = 0; round < 16; round++) {
     for (let s = 0; s < SHIFTS[round]; s++) {
       // Both 28-bit halves rotate left: rotate all 56, then swap the two bits that crossed.
@@ -183,16 +185,16 @@ function keySchedule(key: Uint8Array, offset: number): Uint8Array {
     for (let g = 0; g < 8; g++) {
       let v = 0;
       for (let k = 0; k < 6; k++) v = (v << 1) | cd[PC2[g * 6 + k] - 1];
-      out[round * 8 + g] = v;
+      out[round * 2 + (g & 1)] |= v << (26 - 8 * (g >> 1));
     }
   }
   return out;
 }
 
-function reversed(schedule: Uint8Array): Uint8Array {
-  const out = new Uint8Array(128);
+function reversed(schedule: Int32Array): Int32Array {
+  const out = new Int32Array(32);
   for (let round = 0; round < 16; round++) {
-    out.set(schedule.subarray((15 - round) * 8, (16 - round) * 8), round * 8);
+    out.set(schedule.subarray((15 - round) * 2, (16 - round) * 2), round * 2);
   }
   return out;
 }
@@ -229,8 +231,9 @@ function reversed(schedule: Uint8Array): Uint8Array {
  * ```
  */
 export class DesCbc {
-  // One schedule per DES stage, in the order applied (already reversed for decryption).
-  readonly #stages: Uint8Array[];
+  // The subkeys of every DES stage, in the order applied (already reversed for decryption):
+  // 32 words for DES, 96 for triple DES.
+  readonly #keys: Int32Array;
   readonly #encrypt: boolean;
   #ivLeft: number;
   #ivRight: number;
@@ -255,14 +258,17 @@ export class DesCbc {
     }
     this.#encrypt = direction === "encrypt";
     const k1 = keySchedule(key, 0);
+    let stages: Int32Array[];
     if (key.length === 8) {
-      this.#stages = [this.#encrypt ? k1 : reversed(k1)];
+      stages = [this.#encrypt ? k1 : reversed(k1)];
     } else {
       const k2 = keySchedule(key, 8);
       const k3 = key.length === 24 ? keySchedule(key, 16) : k1;
       // EDE: encrypt with K1, decrypt with K2, encrypt with K3; decryption runs it backwards.
-      this.#stages = this.#encrypt ? [k1, reversed(k2), k3] : [reversed(k3), k2, reversed(k1)];
+      stages = this.#encrypt ? [k1, reversed(k2), k3] : [reversed(k3), k2, reversed(k1)];
     }
+    this.#keys = new Int32Array(32 * stages.length);
+    stages.forEach((k, i) => this.#keys.set(k, 32 * i));
     this.#ivLeft = word(iv, 0);
     this.#ivRight = word(iv, 4);
   }
@@ -294,30 +300,41 @@ export class DesCbc {
     if (out.length < data.length) {
       throw new SaslError("invalid-argument", "DES-CBC output is shorter than the input");
     }
-    const stages = this.#stages;
-    const block = new Int32Array(2);
+    const keys = this.#keys;
+    const block = BLOCK;
+    const encrypt = this.#encrypt;
     let ivLeft = this.#ivLeft;
     let ivRight = this.#ivRight;
     for (let offset = 0; offset < data.length; offset += 8) {
-      const left = word(data, offset);
-      const right = word(data, offset + 4);
-      if (this.#encrypt) {
+      const left = (data[offset] << 24) | (data[offset + 1] << 16) | (data[offset + 2] << 8) |
+        data[offset + 3];
+      const right = (data[offset + 4] << 24) | (data[offset + 5] << 16) |
+        (data[offset + 6] << 8) | data[offset + 7];
+      let outLeft: number;
+      let outRight: number;
+      if (encrypt) {
         block[0] = left ^ ivLeft;
         block[1] = right ^ ivRight;
-        crypt(block, stages);
-        ivLeft = block[0];
-        ivRight = block[1];
+        crypt(block, keys);
+        outLeft = ivLeft = block[0];
+        outRight = ivRight = block[1];
       } else {
         block[0] = left;
         block[1] = right;
-        crypt(block, stages);
-        block[0] ^= ivLeft;
-        block[1] ^= ivRight;
+        crypt(block, keys);
+        outLeft = block[0] ^ ivLeft;
+        outRight = block[1] ^ ivRight;
         ivLeft = left;
         ivRight = right;
       }
-      putWord(out, offset, block[0]);
-      putWord(out, offset + 4, block[1]);
+      out[offset] = outLeft >>> 24;
+      out[offset + 1] = outLeft >>> 16;
+      out[offset + 2] = outLeft >>> 8;
+      out[offset + 3] = outLeft;
+      out[offset + 4] = outRight >>> 24;
+      out[offset + 5] = outRight >>> 16;
+      out[offset + 6] = outRight >>> 8;
+      out[offset + 7] = outRight;
     }
     this.#ivLeft = ivLeft;
     this.#ivRight = ivRight;
@@ -327,13 +344,6 @@ export class DesCbc {
 function word(bytes: Uint8Array, offset: number): number {
   return (bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) |
     bytes[offset + 3];
-}
-
-function putWord(bytes: Uint8Array, offset: number, value: number): void {
-  bytes[offset] = value >>> 24;
-  bytes[offset + 1] = value >>> 16;
-  bytes[offset + 2] = value >>> 8;
-  bytes[offset + 3] = value;
 }
 
 function permute(tables: Int32Array, block: Int32Array): void {
@@ -351,24 +361,27 @@ function permute(tables: Int32Array, block: Int32Array): void {
   block[1] = lo;
 }
 
+const BLOCK = new Int32Array(2);
+
 // IP, 16 rounds per stage (each stage ends with the swap of the halves), FP. Between the
 // stages of triple DES the final and initial permutations cancel, so they are left out.
-function crypt(block: Int32Array, stages: readonly Uint8Array[]): void {
+//
+// The round function's expansion E is read off two rotations of R: with t = R rotated right
+// by 1, the 6-bit groups for S1, S3, S5, S7 sit at bit offsets 26, 18, 10, 2 of t, and those for
+// S2, S4, S6, S8 at the same offsets of u = t rotated left by 4, so each half is one XOR with
+// a subkey word and four lookups.
+function crypt(block: Int32Array, keys: Int32Array): void {
   permute(IP_TABLES, block);
   let l = block[0];
   let r = block[1];
   const sp = SP;
-  for (const k of stages) {
-    for (let round = 0; round < 128; round += 8) {
-      const t = (r >>> 1) | (r << 31);
-      const f = sp[((t >>> 26) & 63) ^ k[round]] |
-        sp[64 + (((t >>> 22) & 63) ^ k[round + 1])] |
-        sp[128 + (((t >>> 18) & 63) ^ k[round + 2])] |
-        sp[192 + (((t >>> 14) & 63) ^ k[round + 3])] |
-        sp[256 + (((t >>> 10) & 63) ^ k[round + 4])] |
-        sp[320 + (((t >>> 6) & 63) ^ k[round + 5])] |
-        sp[384 + (((t >>> 2) & 63) ^ k[round + 6])] |
-        sp[448 + ((((t << 2) | (t >>> 30)) & 63) ^ k[round + 7])];
+  for (let stage = 0; stage < keys.length; stage += 32) {
+    for (let k = stage; k < stage + 32; k += 2) {
+      const t = ((r >>> 1) | (r << 31)) ^ keys[k];
+      const u = ((r << 3) | (r >>> 29)) ^ keys[k + 1];
+      const f = sp[t >>> 26] | sp[128 + ((t >>> 18) & 63)] | sp[256 + ((t >>> 10) & 63)] |
+        sp[384 + ((t >>> 2) & 63)] | sp[64 + (u >>> 26)] | sp[192 + ((u >>> 18) & 63)] |
+        sp[320 + ((u >>> 10) & 63)] | sp[448 + ((u >>> 2) & 63)];
       const next = l ^ f;
       l = r;
       r = next;
