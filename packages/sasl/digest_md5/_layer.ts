@@ -11,7 +11,7 @@
 
 import { concat, readUint32be, timingSafeEqual } from "../_bytes.ts";
 import { type KeyedHmacMd5, keyedHmacMd5 } from "../_hash.ts";
-import { DesCbc } from "../_cipher/des.ts";
+import { desCbc } from "../_cipher/des.ts";
 import { Rc4 } from "../_cipher/rc4.ts";
 import { SaslError } from "../error.ts";
 import type { SecurityLayer } from "../security_layer.ts";
@@ -41,8 +41,8 @@ function cipherStreams(
       : concat(expandDesKey(kc.subarray(0, 7)), expandDesKey(kc.subarray(7, 14)));
   // The IV is the last 8 bytes of Kc.
   return {
-    encrypt: new DesCbc(desKey(sendKey), sendKey.slice(8, 16), "encrypt"),
-    decrypt: new DesCbc(desKey(receiveKey), receiveKey.slice(8, 16), "decrypt"),
+    encrypt: desCbc(desKey(sendKey), sendKey.slice(8, 16), "encrypt"),
+    decrypt: desCbc(desKey(receiveKey), receiveKey.slice(8, 16), "decrypt"),
     blockSize: 8,
   };
 }
