@@ -4,7 +4,7 @@
 //
 //   <runtime> cases.mjs <warmupMs> <measureMs> <case> [<case>...]
 //
-// Cases: exchange | floor | client-step | alt-client-step | layer:<qop>:<cipher|->:<bytes>:
+// Cases (join with "+" to measure them in alternating slices): exchange | floor | client-step | alt-client-step | layer:<qop>:<cipher|->:<bytes>:
 // <c2s|s2c> | scram | native-pbkdf2 | backend
 import {
   type DigestCipher,
@@ -45,9 +45,42 @@ async function time(op: () => unknown, ms: number, isAsync = false): Promise<num
   return n / ((now - start) / 1000);
 }
 
-async function measure(op: () => unknown, isAsync = false): Promise<number> {
-  await time(op, warmupMs, isAsync);
-  return time(op, measureMs, isAsync);
+// Cases named together ("exchange+floor") are measured in alternating slices, so that a change
+// of the machine's load affects a figure and its anchor alike.
+interface Waiting {
+  op: () => unknown;
+  isAsync: boolean;
+  resolve(perSecond: number): void;
+}
+let group: Waiting[] | undefined;
+let groupSize = 0;
+const SLICES = 10;
+
+function measure(op: () => unknown, isAsync = false): Promise<number> {
+  if (group === undefined) {
+    return time(op, warmupMs, isAsync).then(() => time(op, measureMs, isAsync));
+  }
+  return new Promise((resolve) => {
+    group!.push({ op, isAsync, resolve });
+    if (group!.length === groupSize) runGroup();
+  });
+}
+
+async function runGroup(): Promise<void> {
+  const members = group!;
+  group = undefined;
+  for (const m of members) await time(m.op, warmupMs, m.isAsync);
+  const totals = members.map(() => ({ ops: 0, ms: 0 }));
+  for (let slice = 0; slice < SLICES; slice++) {
+    for (let i = 0; i < members.length; i++) {
+      const start = performance.now();
+      const perSecond = await time(members[i].op, measureMs / SLICES, members[i].isAsync);
+      const ms = performance.now() - start;
+      totals[i].ops += perSecond * ms / 1000;
+      totals[i].ms += ms;
+    }
+  }
+  members.forEach((m, i) => m.resolve(totals[i].ops / (totals[i].ms / 1000)));
 }
 
 const enc = new TextEncoder();
@@ -229,7 +262,14 @@ async function run(name: string, params: string[]): Promise<Record<string, unkno
 }
 
 for (const spec of args.slice(2)) {
-  const [name, ...params] = spec.split(":");
-  const result = await run(name, params);
-  console.log(JSON.stringify({ case: name, ...result }));
+  const members = spec.split("+");
+  if (members.length > 1) {
+    group = [];
+    groupSize = members.length;
+  }
+  const results = await Promise.all(members.map((member) => {
+    const [name, ...params] = member.split(":");
+    return run(name, params).then((result) => ({ case: name, ...result }));
+  }));
+  for (const result of results) console.log(JSON.stringify(result));
 }
