@@ -25,7 +25,7 @@ const MAX_CHALLENGE_OCTETS = 2048;
 const MAX_RESPONSE_OCTETS = 1024;
 const DIGEST_HEX_LENGTH = 32;
 
-const CRAM_MD5_PROPERTIES: MechanismProperties = Object.freeze({
+const CRAM_MD5_PROPERTIES: MechanismProperties = /* @__PURE__ */ Object.freeze({
   sendsCleartextPassword: false,
   verifiesServer: false,
   offersSecurityLayer: false,
@@ -360,7 +360,7 @@ function challengeProblem(
  * assert.equal(cramMd5Mechanism.redact(response, {}), "tim ***");
  * ```
  */
-export const cramMd5Mechanism: MechanismDescriptor = defineMechanism({
+export const cramMd5Mechanism: MechanismDescriptor = /* @__PURE__ */ defineMechanism({
   name: "CRAM-MD5",
   properties: CRAM_MD5_PROPERTIES,
   credentialKind: "password",

@@ -350,7 +350,7 @@ const USERNAME_PROMPT_TEXT = /^\s*user ?name/i;
  * assert.equal(loginMechanism.redact(enc.encode("tanstaaf"), { lastChallenge: enc.encode("Password:") }), "***");
  * ```
  */
-export const loginMechanism: MechanismDescriptor = defineMechanism({
+export const loginMechanism: MechanismDescriptor = /* @__PURE__ */ defineMechanism({
   name: "LOGIN",
   properties: Object.freeze({
     sendsCleartextPassword: true,

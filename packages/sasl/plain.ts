@@ -21,7 +21,7 @@ import type {
 const MAX_FIELD_OCTETS = 255;
 const MAX_MESSAGE_OCTETS = 3 * MAX_FIELD_OCTETS + 2;
 
-const PLAIN_PROPERTIES: MechanismProperties = Object.freeze({
+const PLAIN_PROPERTIES: MechanismProperties = /* @__PURE__ */ Object.freeze({
   sendsCleartextPassword: true,
   verifiesServer: false,
   offersSecurityLayer: false,
@@ -389,7 +389,7 @@ function readField(what: string, bytes: Uint8Array, mayBeEmpty: boolean): string
  * assert.equal(step.done, true);
  * ```
  */
-export const plainMechanism: MechanismDescriptor = defineMechanism({
+export const plainMechanism: MechanismDescriptor = /* @__PURE__ */ defineMechanism({
   name: "PLAIN",
   properties: PLAIN_PROPERTIES,
   credentialKind: "password",

@@ -30,7 +30,7 @@ export default function smoke(sasl) {
   assert.equal(server.outcome().authenticationId, "tim");
   assert.equal(client.finish().qop, "auth");
 
-  // DIGEST-MD5 with a confidentiality layer for each cipher: runs @noble/hashes, des.js and
+  // DIGEST-MD5 with a confidentiality layer for each cipher: runs @noble/hashes, the DES tables and
   // node:crypto as installed from the registry, not from the workspace.
   for (const cipher of ["3des", "des", "rc4", "rc4-56", "rc4-40"]) {
     const digestServer = new sasl.DigestMd5Server({

@@ -56,10 +56,19 @@ export class Rc4 {
    * @returns A new array of the same length.
    */
   process(data: Uint8Array): Uint8Array {
+    const out = new Uint8Array(data.length);
+    this.processInto(data, out);
+    return out;
+  }
+
+  /**
+   * Like {@linkcode Rc4.process}, writing into `out` (at least as long as `data`; it may be
+   * `data` itself, to work in place).
+   */
+  processInto(data: Uint8Array, out: Uint8Array): void {
     const s = this.#s;
     let i = this.#i;
     let j = this.#j;
-    const out = new Uint8Array(data.length);
     for (let n = 0; n < data.length; n++) {
       i = (i + 1) & 0xff;
       j = (j + s[i]) & 0xff;
@@ -70,6 +79,5 @@ export class Rc4 {
     }
     this.#i = i;
     this.#j = j;
-    return out;
   }
 }

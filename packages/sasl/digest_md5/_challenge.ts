@@ -42,6 +42,10 @@ export function reencodeValue(
   code: "malformed-challenge" | "malformed-response",
 ): string {
   if (!utf8) return value;
+  // ASCII reads the same under both charsets: no decoder call for most values.
+  let ascii = true;
+  for (let i = 0; i < value.length && ascii; i++) ascii = value.charCodeAt(i) < 0x80;
+  if (ascii) return value;
   const bytes = new Uint8Array(value.length);
   for (let i = 0; i < value.length; i++) bytes[i] = value.charCodeAt(i);
   const text = decodeUtf8(bytes);

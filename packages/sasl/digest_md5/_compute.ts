@@ -2,7 +2,7 @@
 // values, and the session keys of the security layers. Pure functions over bytes.
 
 import { hex, latin1, utf8 } from "../_bytes.ts";
-import { md5 } from "../_hash.ts";
+import { md5, md5Hex } from "../_hash.ts";
 
 /** A cipher RFC 2831 defines for `auth-conf`. */
 export type DigestCipher = "3des" | "des" | "rc4" | "rc4-56" | "rc4-40";
@@ -24,8 +24,16 @@ export function userSecret(
   realm: Uint8Array,
   password: Uint8Array,
 ): Uint8Array {
-  const colon = utf8(":");
-  return md5(username, colon, realm, colon, password);
+  // One buffer, one hash call (a native hash pays per call), wiped after: it holds the password.
+  const joined = new Uint8Array(username.length + realm.length + password.length + 2);
+  joined.set(username, 0);
+  joined[username.length] = 0x3a;
+  joined.set(realm, username.length + 1);
+  joined[username.length + realm.length + 1] = 0x3a;
+  joined.set(password, username.length + realm.length + 2);
+  const secret = md5(joined);
+  joined.fill(0);
+  return secret;
 }
 
 /** H(A1) as raw bytes, for md5-sess; authzid is always UTF-8 (RFC 2831 §2.1.2.1). */
@@ -35,8 +43,17 @@ export function hashA1(
   cnonce: string,
   authzid: string | undefined,
 ): Uint8Array {
-  const tail = authzid ? `:${nonce}:${cnonce}:${authzid}` : `:${nonce}:${cnonce}`;
-  return md5(secret, utf8(tail));
+  if (authzid) return md5(secret, utf8(`:${nonce}:${cnonce}:${authzid}`));
+  // nonce and cnonce are printable ASCII (both sides check): their bytes are their char codes,
+  // written straight after the secret in one buffer.
+  const out = new Uint8Array(secret.length + nonce.length + cnonce.length + 2);
+  out.set(secret);
+  let at = secret.length;
+  out[at++] = 0x3a;
+  for (let i = 0; i < nonce.length; i++) out[at++] = nonce.charCodeAt(i);
+  out[at++] = 0x3a;
+  for (let i = 0; i < cnonce.length; i++) out[at++] = cnonce.charCodeAt(i);
+  return md5(out);
 }
 
 const ZERO_BODY_HASH = ":00000000000000000000000000000000";
@@ -54,9 +71,8 @@ export function digestValue(
   cnonce: string,
   qop: string,
 ): string {
-  const a2 = `${prefix}:${digestUri}${qop === "auth" ? "" : ZERO_BODY_HASH}`;
-  const ha2 = hex(md5(utf8(a2)));
-  return hex(md5(utf8(`${hex(ha1)}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`)));
+  const ha2 = md5Hex(`${prefix}:${digestUri}${qop === "auth" ? "" : ZERO_BODY_HASH}`);
+  return md5Hex(`${hex(ha1)}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
 }
 
 const MAGIC = {

@@ -116,5 +116,7 @@ export function splitList(value: string): string[] {
 
 /** Quotes a value for a quoted-string, escaping `"` and `\`. */
 export function quote(value: string): string {
+  // Most values need no escape: skip the regular expression for them.
+  if (value.indexOf('"') < 0 && value.indexOf("\\") < 0) return `"${value}"`;
   return `"${value.replace(/[\\"]/g, (c) => "\\" + c)}"`;
 }

@@ -9,21 +9,21 @@
 // ciphertext. After any failed unwrap the layer refuses further use: with a stream cipher the two
 // sides can no longer be in step, and a peer that tampers once is not trusted again.
 
-import { concat, readUint32be, timingSafeEqual, uint32be } from "../_bytes.ts";
-import { hmacMd5 } from "../_hash.ts";
-import { DesCbc } from "../_cipher/des.ts";
+import { concat, readUint32be, timingSafeEqual } from "../_bytes.ts";
+import { type KeyedHmacMd5, keyedHmacMd5 } from "../_hash.ts";
+import { desCbc } from "../_cipher/des.ts";
 import { Rc4 } from "../_cipher/rc4.ts";
 import { SaslError } from "../error.ts";
 import type { SecurityLayer } from "../security_layer.ts";
 import { type DigestCipher, expandDesKey, sessionKeys } from "./_compute.ts";
 
-const MESSAGE_TYPE = new Uint8Array([0, 1]);
 const MAC_LENGTH = 10;
 // MAC, message type and sequence number follow every message.
 const TRAILER_LENGTH = MAC_LENGTH + 2 + 4;
 
 interface Stream {
-  process(data: Uint8Array): Uint8Array;
+  /** Encrypts or decrypts `data` into `out` (which may be `data` itself). */
+  processInto(data: Uint8Array, out: Uint8Array): void;
 }
 
 function cipherStreams(
@@ -41,8 +41,8 @@ function cipherStreams(
       : concat(expandDesKey(kc.subarray(0, 7)), expandDesKey(kc.subarray(7, 14)));
   // The IV is the last 8 bytes of Kc.
   return {
-    encrypt: new DesCbc(desKey(sendKey), sendKey.slice(8, 16), "encrypt"),
-    decrypt: new DesCbc(desKey(receiveKey), receiveKey.slice(8, 16), "decrypt"),
+    encrypt: desCbc(desKey(sendKey), sendKey.slice(8, 16), "encrypt"),
+    decrypt: desCbc(desKey(receiveKey), receiveKey.slice(8, 16), "decrypt"),
     blockSize: 8,
   };
 }
@@ -66,8 +66,11 @@ export class DigestSecurityLayer implements SecurityLayer {
   readonly maxPlaintextSize: number;
   readonly maxIncomingSize: number;
   readonly minIncomingSize: number;
-  readonly #sendMac: Uint8Array;
-  readonly #receiveMac: Uint8Array;
+  // HMAC-MD5 keyed once per direction (Ki), not re-keyed for every buffer.
+  readonly #sendMac: KeyedHmacMd5;
+  readonly #receiveMac: KeyedHmacMd5;
+  // The 4-byte sequence number fed to the MAC, reused for every buffer of a direction.
+  readonly #seqBytes = new Uint8Array(4);
   readonly #encrypt?: Stream;
   readonly #decrypt?: Stream;
   readonly #blockSize: number;
@@ -78,8 +81,8 @@ export class DigestSecurityLayer implements SecurityLayer {
   constructor(options: DigestLayerOptions) {
     const keys = sessionKeys(options.ha1, options.side, options.cipher);
     this.qop = options.qop;
-    this.#sendMac = keys.sendIntegrity;
-    this.#receiveMac = keys.receiveIntegrity;
+    this.#sendMac = keyedHmacMd5(keys.sendIntegrity);
+    this.#receiveMac = keyedHmacMd5(keys.receiveIntegrity);
     this.maxIncomingSize = options.ownMaxbuf;
     if (options.qop === "auth-conf") {
       if (!options.cipher) throw new SaslError("invalid-argument", "auth-conf needs a cipher");
@@ -121,17 +124,27 @@ export class DigestSecurityLayer implements SecurityLayer {
       this.#broken = true;
       throw new SaslError("sequence-mismatch", "the sequence number space is exhausted");
     }
-    const seq = uint32be(this.#sendSeq);
-    this.#sendSeq++;
-    const mac = hmacMd5(this.#sendMac, seq, plaintext).subarray(0, MAC_LENGTH);
-    if (!this.#encrypt) return concat(plaintext, mac, MESSAGE_TYPE, seq);
-    let padding = new Uint8Array(0);
-    if (this.#blockSize > 1) {
-      const padLength = this.#blockSize - ((plaintext.length + MAC_LENGTH) % this.#blockSize);
-      padding = new Uint8Array(padLength).fill(padLength);
+    const seq = this.#sendSeq++;
+    const seqBytes = this.#seqBytes;
+    writeUint32be(seqBytes, 0, seq);
+    const mac = this.#sendMac(seqBytes, plaintext);
+    // One allocation: message, padding and MAC (sealed in place), then type and sequence.
+    const n = plaintext.length;
+    const padLength = this.#blockSize > 1
+      ? this.#blockSize - ((n + MAC_LENGTH) % this.#blockSize)
+      : 0;
+    const sealedLength = n + padLength + MAC_LENGTH;
+    const out = new Uint8Array(sealedLength + 6);
+    out.set(plaintext);
+    if (padLength > 0) out.fill(padLength, n, n + padLength);
+    out.set(mac.subarray(0, MAC_LENGTH), n + padLength);
+    if (this.#encrypt) {
+      const sealed = out.subarray(0, sealedLength);
+      this.#encrypt.processInto(sealed, sealed);
     }
-    const sealed = this.#encrypt.process(concat(plaintext, padding, mac));
-    return concat(sealed, MESSAGE_TYPE, seq);
+    out[sealedLength + 1] = 1; // message type 0x0001
+    writeUint32be(out, sealedLength + 2, seq);
+    return out;
   }
 
   unwrap(buffer: Uint8Array): Uint8Array {
@@ -176,7 +189,9 @@ export class DigestSecurityLayer implements SecurityLayer {
       if (sealed.length % this.#blockSize !== 0) {
         throw new SaslError("integrity-check-failed", "ciphertext is not a whole number of blocks");
       }
-      const opened = this.#decrypt.process(sealed);
+      // One copy: decrypted into the array that the message is returned in.
+      const opened = new Uint8Array(sealed.length);
+      this.#decrypt.processInto(sealed, opened);
       mac = opened.subarray(opened.length - MAC_LENGTH);
       let end = opened.length - MAC_LENGTH;
       if (this.#blockSize > 1) {
@@ -196,12 +211,14 @@ export class DigestSecurityLayer implements SecurityLayer {
       message = buffer.subarray(0, buffer.length - TRAILER_LENGTH);
       mac = buffer.subarray(buffer.length - TRAILER_LENGTH, typeOffset);
     }
-    const expected = hmacMd5(this.#receiveMac, seqBytes, message).subarray(0, MAC_LENGTH);
+    const expected = this.#receiveMac(seqBytes, message).subarray(0, MAC_LENGTH);
     if (!timingSafeEqual(mac, expected)) {
       throw new SaslError("integrity-check-failed", "security layer MAC does not match");
     }
     this.#receiveSeq++;
-    return message.slice();
+    // A decrypted message already lives in its own array; an integrity-only one is copied out
+    // of the caller's buffer.
+    return this.#decrypt ? message : message.slice();
   }
 
   #usable(): void {
@@ -212,4 +229,11 @@ export class DigestSecurityLayer implements SecurityLayer {
       );
     }
   }
+}
+
+function writeUint32be(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
 }

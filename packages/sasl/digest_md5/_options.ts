@@ -15,7 +15,7 @@ export const DIGEST_CIPHERS: readonly DigestCipher[] = [
 ];
 
 /** DIGEST-MD5 never sends the password, verifies the server and can offer a layer. */
-export const DIGEST_MD5_PROPERTIES: MechanismProperties = Object.freeze({
+export const DIGEST_MD5_PROPERTIES: MechanismProperties = /* @__PURE__ */ Object.freeze({
   sendsCleartextPassword: false,
   verifiesServer: true,
   offersSecurityLayer: true,

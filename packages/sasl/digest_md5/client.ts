@@ -203,8 +203,9 @@ export class DigestMd5Client implements ClientMechanism {
   readonly #ciphers: readonly DigestCipher[];
   readonly #maxbuf: number;
   #state: ClientState = "initial";
-  #expectedRspauth = "";
   #ha1: Uint8Array = new Uint8Array(0);
+  // What rspauth is computed from, kept until it arrives: no hashing for a proof not yet sent.
+  #rspauthInput?: { digestUri: string; nc: string; cnonce: string };
   #session?: ReauthEntry;
   #outcome?: SaslOutcome;
 
@@ -250,10 +251,12 @@ export class DigestMd5Client implements ClientMechanism {
    */
   start(): Uint8Array | undefined {
     this.#expect("initial");
-    const cached = cacheGet(this.#options.reauthCache, this.#cacheKey());
+    const cache = this.#options.reauthCache;
+    const key = cache ? this.#cacheKey() : "";
+    const cached = cacheGet(cache, key);
     // The entry is taken out: a subsequent authentication that fails must not be tried again
     // and again. finish() puts it back after a success.
-    cacheSet(this.#options.reauthCache, this.#cacheKey());
+    cacheSet(cache, key);
     if (!cached || !this.#reusable(cached)) {
       this.#state = "await-challenge";
       return undefined;
@@ -338,7 +341,7 @@ export class DigestMd5Client implements ClientMechanism {
         securityLayer,
       };
       this.#state = "finished";
-      cacheSet(this.#options.reauthCache, this.#cacheKey(), session);
+      if (this.#options.reauthCache) cacheSet(this.#options.reauthCache, this.#cacheKey(), session);
       return this.#outcome;
     });
   }
@@ -457,15 +460,7 @@ export class DigestMd5Client implements ClientMechanism {
       cnonce,
       session.qop,
     );
-    this.#expectedRspauth = digestValue(
-      this.#ha1,
-      "",
-      digestUri,
-      session.nonce,
-      nc,
-      cnonce,
-      session.qop,
-    );
+    this.#rspauthInput = { digestUri, nc, cnonce };
     this.#session = session;
     const parts: string[] = [];
     if (session.utf8) parts.push("charset=utf-8");
@@ -523,7 +518,7 @@ export class DigestMd5Client implements ClientMechanism {
         "DIGEST-MD5: the server's final message has no single rspauth",
       );
     }
-    const expected = utf8(this.#expectedRspauth);
+    const expected = utf8(this.#expectedRspauth());
     if (!timingSafeEqual(utf8(rspauth[0].value.toLowerCase()), expected)) {
       throw new SaslError(
         "server-verification-failed",
@@ -531,6 +526,12 @@ export class DigestMd5Client implements ClientMechanism {
       );
     }
     this.#state = "verified";
+  }
+
+  #expectedRspauth(): string {
+    const input = this.#rspauthInput!;
+    const { nonce, qop } = this.#session!;
+    return digestValue(this.#ha1, "", input.digestUri, nonce, input.nc, input.cnonce, qop);
   }
 
   // A cached session is reused only if this caller would have agreed to it: the same

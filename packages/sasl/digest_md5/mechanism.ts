@@ -34,7 +34,7 @@ const RESPONSE_DIRECTIVE = /(^|,)(\s*response\s*=\s*)("[^"]*"|[^,]*)/gi;
  * assert.equal(digestMd5Mechanism.redact(message, {}), 'username="chris",response=***');
  * ```
  */
-export const digestMd5Mechanism: MechanismDescriptor = defineMechanism({
+export const digestMd5Mechanism: MechanismDescriptor = /* @__PURE__ */ defineMechanism({
   name: "DIGEST-MD5",
   properties: DIGEST_MD5_PROPERTIES,
   credentialKind: "password",

@@ -11,7 +11,6 @@ import {
   isNonceText,
   latin1,
   randomBytes,
-  timingSafeEqual,
   utf8,
 } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
@@ -424,7 +423,7 @@ export class DigestMd5Server implements ServerMechanism {
       const candidate = hashA1(secret, nonce, cnonce, authzid);
       const value = digestValue(candidate, "AUTHENTICATE", digestUri, nonce, ncText, cnonce, qop);
       // Every candidate is compared, so the time taken does not tell which one matched.
-      if (timingSafeEqual(utf8(value), utf8(expected)) && !ha1) ha1 = candidate;
+      if (timingSafeEqualText(value, expected) && !ha1) ha1 = candidate;
     }
     if (!ha1) {
       throw new SaslError("authentication-failed", "DIGEST-MD5: wrong username or password");
@@ -502,6 +501,10 @@ function candidateSecrets(
     return [credentials.secret];
   }
   const { password } = credentials;
+  // ASCII credentials are the same bytes under every reading: one secret, one hash.
+  if (isAscii(username) && isAscii(realm) && isAscii(password)) {
+    return [userSecret(utf8(username), utf8(realm), utf8(password))];
+  }
   const perString = [username, realm, password].map((s) => credentialBytes(s, true)!);
   const narrow = [username, realm, password].map((s) => latin1(s));
   const allNarrow = narrow.every((b) => b !== undefined)
@@ -509,14 +512,31 @@ function candidateSecrets(
     : [username, realm, password].map((s) => utf8(s));
   const allUtf8 = [username, realm, password].map((s) => utf8(s));
   const out: Uint8Array[] = [];
-  const seen = new Set<string>();
-  for (const [u, r, p] of [perString, allNarrow, allUtf8]) {
-    const secret = userSecret(u, r, p);
-    const key = decodeLatin1(secret);
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(secret);
-    }
+  const seen: Uint8Array[][] = [];
+  // Readings that give the same bytes are hashed once.
+  for (const triple of [perString, allNarrow, allUtf8]) {
+    if (seen.some((t) => t.every((bytes, i) => sameBytes(bytes, triple[i])))) continue;
+    seen.push(triple);
+    out.push(userSecret(triple[0], triple[1], triple[2]));
   }
   return out;
+}
+
+// Compares two strings of equal length in time that depends only on the length.
+function timingSafeEqualText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

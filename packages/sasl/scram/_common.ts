@@ -32,7 +32,11 @@ export type ScramHash = "SHA-1" | "SHA-256" | "SHA-512";
  * assert.deepEqual(SCRAM_HASHES, ["SHA-512", "SHA-256", "SHA-1"]);
  * ```
  */
-export const SCRAM_HASHES: readonly ScramHash[] = Object.freeze(["SHA-512", "SHA-256", "SHA-1"]);
+export const SCRAM_HASHES: readonly ScramHash[] = /* @__PURE__ */ Object.freeze([
+  "SHA-512",
+  "SHA-256",
+  "SHA-1",
+]);
 
 /**
  * Channel-binding data for SCRAM-PLUS: the type and the bytes the TLS layer gave for it.
@@ -96,7 +100,7 @@ export function scramProperties(plus: boolean): MechanismProperties {
   return plus ? PLUS_PROPERTIES : PROPERTIES;
 }
 
-const PROPERTIES: MechanismProperties = Object.freeze({
+const PROPERTIES: MechanismProperties = /* @__PURE__ */ Object.freeze({
   sendsCleartextPassword: false,
   verifiesServer: true,
   offersSecurityLayer: false,
@@ -104,7 +108,10 @@ const PROPERTIES: MechanismProperties = Object.freeze({
   channelBinding: false,
   carriesAuthorizationId: true,
 });
-const PLUS_PROPERTIES: MechanismProperties = Object.freeze({ ...PROPERTIES, channelBinding: true });
+const PLUS_PROPERTIES: MechanismProperties = /* @__PURE__ */ Object.freeze({
+  ...PROPERTIES,
+  channelBinding: true,
+});
 
 /** Checks a hash option. */
 export function checkHash(hash: unknown): ShaName {

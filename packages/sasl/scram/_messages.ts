@@ -10,7 +10,7 @@ import type { ChannelBindingType } from "../mechanism.ts";
 export type { ChannelBindingType };
 
 /** Every channel-binding type, in the order a client prefers them. */
-export const CHANNEL_BINDING_TYPES: readonly ChannelBindingType[] = Object.freeze([
+export const CHANNEL_BINDING_TYPES: readonly ChannelBindingType[] = /* @__PURE__ */ Object.freeze([
   "tls-exporter",
   "tls-unique",
   "tls-server-end-point",
@@ -180,19 +180,21 @@ export function isCbName(text: string): boolean {
  * The server-error values of RFC 5802 §7, and the error each maps to on the client. Values
  * the RFC does not list (`server-error-value-ext`) map to `server-rejected`.
  */
-export const SERVER_ERRORS: Readonly<Record<string, SaslErrorCode>> = Object.freeze({
-  "invalid-encoding": "server-rejected",
-  "extensions-not-supported": "server-rejected",
-  "invalid-proof": "authentication-failed",
-  "channel-bindings-dont-match": "channel-binding-mismatch",
-  "server-does-support-channel-binding": "channel-binding-downgrade",
-  "channel-binding-not-supported": "channel-binding-mismatch",
-  "unsupported-channel-binding-type": "channel-binding-mismatch",
-  "unknown-user": "authentication-failed",
-  "invalid-username-encoding": "server-rejected",
-  "no-resources": "server-rejected",
-  "other-error": "server-rejected",
-});
+export const SERVER_ERRORS: Readonly<Record<string, SaslErrorCode>> = /* @__PURE__ */ Object.freeze(
+  {
+    "invalid-encoding": "server-rejected",
+    "extensions-not-supported": "server-rejected",
+    "invalid-proof": "authentication-failed",
+    "channel-bindings-dont-match": "channel-binding-mismatch",
+    "server-does-support-channel-binding": "channel-binding-downgrade",
+    "channel-binding-not-supported": "channel-binding-mismatch",
+    "unsupported-channel-binding-type": "channel-binding-mismatch",
+    "unknown-user": "authentication-failed",
+    "invalid-username-encoding": "server-rejected",
+    "no-resources": "server-rejected",
+    "other-error": "server-rejected",
+  },
+);
 
 /** Shows a peer's text in an error message: printable ASCII kept, the rest escaped, capped. */
 export function showPeerText(text: string, max = 64): string {
