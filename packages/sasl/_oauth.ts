@@ -471,3 +471,119 @@ export function redactPairs(text: string, keep: readonly string[]): string {
     return `${key}=***`;
   }).join("\x01");
 }
+
+type BearerClientState =
+  | "initial"
+  | "sent"
+  | "resent"
+  | "error-acknowledged"
+  | "finished"
+  | "failed";
+
+/**
+ * The client exchange OAUTHBEARER and XOAUTH2 share: one message, sent as the initial response
+ * (or once after an empty challenge); a JSON error challenge acknowledged with the mechanism's
+ * answer and kept as `serverError`; success without data. The message is wiped once used.
+ */
+export class BearerClientExchange {
+  readonly #mechanism: OAuthMechanismName;
+  readonly #acknowledgement: Uint8Array;
+  #state: BearerClientState = "initial";
+  #message: Uint8Array;
+  #serverErrorDetails: OAuthErrorDetails | undefined;
+  #serverError: SaslError | undefined;
+
+  constructor(mechanism: OAuthMechanismName, message: Uint8Array, acknowledgement: Uint8Array) {
+    this.#mechanism = mechanism;
+    this.#message = message;
+    this.#acknowledgement = acknowledgement;
+    if (message.length > MAX_CLIENT_MESSAGE_OCTETS) {
+      this.#wipe();
+      throw new SaslError(
+        "invalid-argument",
+        `${mechanism} ${
+          mechanism === "OAUTHBEARER" ? "client response" : "message"
+        } exceeds ${MAX_CLIENT_MESSAGE_OCTETS} octets`,
+      );
+    }
+  }
+
+  get serverError(): SaslError | undefined {
+    return this.#serverError;
+  }
+
+  get serverErrorDetails(): OAuthErrorDetails | undefined {
+    return this.#serverErrorDetails;
+  }
+
+  start(): Uint8Array {
+    if (this.#state !== "initial") {
+      throw new SaslError("invalid-state", "start() may be called only once");
+    }
+    this.#state = "sent";
+    return this.#message.slice();
+  }
+
+  next(challenge: Uint8Array): Uint8Array {
+    const name = this.#mechanism;
+    switch (this.#state) {
+      case "initial":
+        throw new SaslError("invalid-state", "next() called before start()");
+      case "error-acknowledged":
+        throw new SaslError(
+          "invalid-state",
+          "the server already reported an error; only its failure reply may follow",
+        );
+      case "finished":
+      case "failed":
+        throw new SaslError("invalid-state", `the ${name} exchange is over`);
+    }
+    if (challenge.length === 0) {
+      if (this.#state === "resent") {
+        throw new SaslError("invalid-state", `${name} expects at most one empty challenge`);
+      }
+      this.#state = "resent";
+      return this.#message.slice();
+    }
+    let details: OAuthErrorDetails;
+    try {
+      details = parseErrorChallenge(name, challenge);
+    } catch (error) {
+      this.#state = "failed";
+      this.#wipe();
+      throw error;
+    }
+    this.#serverErrorDetails = details;
+    this.#serverError = oauthErrorOf(name, details);
+    this.#state = "error-acknowledged";
+    this.#wipe();
+    return this.#acknowledgement.slice();
+  }
+
+  /** Checks the success report; the caller builds the outcome. */
+  finish(additionalData: Uint8Array | undefined): void {
+    const name = this.#mechanism;
+    if (this.#state === "error-acknowledged") {
+      this.#state = "failed";
+      throw new SaslError(
+        "malformed-challenge",
+        `${name} server reported success after an error challenge`,
+      );
+    }
+    if (this.#state !== "sent" && this.#state !== "resent") {
+      throw new SaslError("invalid-state", "finish() called before the token was sent");
+    }
+    if (additionalData !== undefined && additionalData.length !== 0) {
+      this.#state = "failed";
+      this.#wipe();
+      throw new SaslError("malformed-challenge", `${name} success carries no additional data`);
+    }
+    this.#state = "finished";
+    this.#wipe();
+  }
+
+  #wipe(): void {
+    this.#message.fill(0);
+    this.#message = new Uint8Array(0);
+  }
+}

@@ -11,6 +11,7 @@
 import { decodeUtf8, hasControlCharacter, utf8 } from "./_bytes.ts";
 import { lookup, shown } from "./_descriptor.ts";
 import {
+  BearerClientExchange,
   checkIdentity,
   checkToken,
   encodeErrorChallenge,
@@ -80,8 +81,6 @@ export interface OAuthBearerClientOptions {
   readonly port?: number;
 }
 
-type ClientState = "initial" | "sent" | "resent" | "error-acknowledged" | "finished" | "failed";
-
 /**
  * The client side of OAUTHBEARER (RFC 7628).
  *
@@ -132,10 +131,7 @@ export class OAuthBearerClient implements ClientMechanism {
    * never verifies the server and has no layer.
    */
   readonly properties: MechanismProperties = OAUTHBEARER_PROPERTIES;
-  #state: ClientState = "initial";
-  #message: Uint8Array;
-  #serverErrorDetails: OAuthErrorDetails | undefined;
-  #serverError: SaslError | undefined;
+  readonly #exchange: BearerClientExchange;
   readonly #authorizationId: string;
 
   /**
@@ -174,14 +170,11 @@ export class OAuthBearerClient implements ClientMechanism {
       pairs += `port=${options.port}\x01`;
     }
     const header = authzid === "" ? "n,," : `n,a=${escapeSaslName(authzid)},`;
-    this.#message = utf8(`${header}\x01${pairs}auth=Bearer ${token}\x01\x01`);
-    if (this.#message.length > MAX_CLIENT_MESSAGE_OCTETS) {
-      this.#wipe();
-      throw new SaslError(
-        "invalid-argument",
-        `OAUTHBEARER client response exceeds ${MAX_CLIENT_MESSAGE_OCTETS} octets`,
-      );
-    }
+    this.#exchange = new BearerClientExchange(
+      "OAUTHBEARER",
+      utf8(`${header}\x01${pairs}auth=Bearer ${token}\x01\x01`),
+      KVSEP,
+    );
     this.#authorizationId = authzid;
   }
 
@@ -192,12 +185,12 @@ export class OAuthBearerClient implements ClientMechanism {
    * token. `undefined` while the server has reported nothing.
    */
   get serverError(): SaslError | undefined {
-    return this.#serverError;
+    return this.#exchange.serverError;
   }
 
   /** The members of the server's JSON error challenge, once it has sent one. */
   get serverErrorDetails(): OAuthErrorDetails | undefined {
-    return this.#serverErrorDetails;
+    return this.#exchange.serverErrorDetails;
   }
 
   /**
@@ -207,11 +200,7 @@ export class OAuthBearerClient implements ClientMechanism {
    * @throws {SaslError} `invalid-state` when called twice.
    */
   start(): Uint8Array {
-    if (this.#state !== "initial") {
-      throw new SaslError("invalid-state", "start() may be called only once");
-    }
-    this.#state = "sent";
-    return this.#message.slice();
+    return this.#exchange.start();
   }
 
   /**
@@ -225,38 +214,7 @@ export class OAuthBearerClient implements ClientMechanism {
    * before `start()`, after the error was acknowledged, or on a second empty challenge.
    */
   next(challenge: Uint8Array): Uint8Array {
-    switch (this.#state) {
-      case "initial":
-        throw new SaslError("invalid-state", "next() called before start()");
-      case "error-acknowledged":
-        throw new SaslError(
-          "invalid-state",
-          "the server already reported an error; only its failure reply may follow",
-        );
-      case "finished":
-      case "failed":
-        throw new SaslError("invalid-state", "the OAUTHBEARER exchange is over");
-    }
-    if (challenge.length === 0) {
-      if (this.#state === "resent") {
-        throw new SaslError("invalid-state", "OAUTHBEARER expects at most one empty challenge");
-      }
-      this.#state = "resent";
-      return this.#message.slice();
-    }
-    let details: OAuthErrorDetails;
-    try {
-      details = parseErrorChallenge("OAUTHBEARER", challenge);
-    } catch (error) {
-      this.#state = "failed";
-      this.#wipe();
-      throw error;
-    }
-    this.#serverErrorDetails = details;
-    this.#serverError = oauthErrorOf("OAUTHBEARER", details);
-    this.#state = "error-acknowledged";
-    this.#wipe();
-    return KVSEP.slice();
+    return this.#exchange.next(challenge);
   }
 
   /**
@@ -268,31 +226,10 @@ export class OAuthBearerClient implements ClientMechanism {
    * `malformed-challenge` when success carries data or follows an error challenge.
    */
   finish(additionalData?: Uint8Array): SaslOutcome {
-    if (this.#state === "error-acknowledged") {
-      this.#state = "failed";
-      throw new SaslError(
-        "malformed-challenge",
-        "OAUTHBEARER server reported success after an error challenge",
-      );
-    }
-    if (this.#state !== "sent" && this.#state !== "resent") {
-      throw new SaslError("invalid-state", "finish() called before the token was sent");
-    }
-    if (additionalData !== undefined && additionalData.length !== 0) {
-      this.#state = "failed";
-      this.#wipe();
-      throw new SaslError("malformed-challenge", "OAUTHBEARER success carries no additional data");
-    }
-    this.#state = "finished";
-    this.#wipe();
+    this.#exchange.finish(additionalData);
     return this.#authorizationId === ""
       ? { mechanism: "OAUTHBEARER", qop: "auth" }
       : { mechanism: "OAUTHBEARER", authorizationId: this.#authorizationId, qop: "auth" };
-  }
-
-  #wipe(): void {
-    this.#message.fill(0);
-    this.#message = new Uint8Array(0);
   }
 }
 

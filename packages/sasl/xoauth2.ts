@@ -11,6 +11,7 @@
 import { utf8 } from "./_bytes.ts";
 import { lookup, shown } from "./_descriptor.ts";
 import {
+  BearerClientExchange,
   checkIdentity,
   checkToken,
   encodeErrorChallenge,
@@ -69,8 +70,6 @@ export interface XOAuth2ClientOptions {
   readonly token: string;
 }
 
-type ClientState = "initial" | "sent" | "resent" | "error-acknowledged" | "finished" | "failed";
-
 /**
  * The client side of XOAUTH2.
  *
@@ -110,10 +109,7 @@ export class XOAuth2Client implements ClientMechanism {
    * never verifies the server and has no layer.
    */
   readonly properties: MechanismProperties = XOAUTH2_PROPERTIES;
-  #state: ClientState = "initial";
-  #message: Uint8Array;
-  #serverErrorDetails: OAuthErrorDetails | undefined;
-  #serverError: SaslError | undefined;
+  readonly #exchange: BearerClientExchange;
   readonly #username: string;
 
   /**
@@ -126,14 +122,11 @@ export class XOAuth2Client implements ClientMechanism {
   constructor(options: XOAuth2ClientOptions) {
     const username = checkIdentity("XOAUTH2", "username", options.username, false);
     const token = checkToken("XOAUTH2", options.token);
-    this.#message = utf8(`user=${username}\x01auth=Bearer ${token}\x01\x01`);
-    if (this.#message.length > MAX_CLIENT_MESSAGE_OCTETS) {
-      this.#wipe();
-      throw new SaslError(
-        "invalid-argument",
-        `XOAUTH2 message exceeds ${MAX_CLIENT_MESSAGE_OCTETS} octets`,
-      );
-    }
+    this.#exchange = new BearerClientExchange(
+      "XOAUTH2",
+      utf8(`user=${username}\x01auth=Bearer ${token}\x01\x01`),
+      new Uint8Array(0),
+    );
     this.#username = username;
   }
 
@@ -144,12 +137,12 @@ export class XOAuth2Client implements ClientMechanism {
    * token. `undefined` while the server has reported nothing.
    */
   get serverError(): SaslError | undefined {
-    return this.#serverError;
+    return this.#exchange.serverError;
   }
 
   /** The members of the server's JSON error challenge, once it has sent one. */
   get serverErrorDetails(): OAuthErrorDetails | undefined {
-    return this.#serverErrorDetails;
+    return this.#exchange.serverErrorDetails;
   }
 
   /**
@@ -159,11 +152,7 @@ export class XOAuth2Client implements ClientMechanism {
    * @throws {SaslError} `invalid-state` when called twice.
    */
   start(): Uint8Array {
-    if (this.#state !== "initial") {
-      throw new SaslError("invalid-state", "start() may be called only once");
-    }
-    this.#state = "sent";
-    return this.#message.slice();
+    return this.#exchange.start();
   }
 
   /**
@@ -177,38 +166,7 @@ export class XOAuth2Client implements ClientMechanism {
    * before `start()`, after the error was acknowledged, or on a second empty challenge.
    */
   next(challenge: Uint8Array): Uint8Array {
-    switch (this.#state) {
-      case "initial":
-        throw new SaslError("invalid-state", "next() called before start()");
-      case "error-acknowledged":
-        throw new SaslError(
-          "invalid-state",
-          "the server already reported an error; only its failure reply may follow",
-        );
-      case "finished":
-      case "failed":
-        throw new SaslError("invalid-state", "the XOAUTH2 exchange is over");
-    }
-    if (challenge.length === 0) {
-      if (this.#state === "resent") {
-        throw new SaslError("invalid-state", "XOAUTH2 expects at most one empty challenge");
-      }
-      this.#state = "resent";
-      return this.#message.slice();
-    }
-    let details: OAuthErrorDetails;
-    try {
-      details = parseErrorChallenge("XOAUTH2", challenge);
-    } catch (error) {
-      this.#state = "failed";
-      this.#wipe();
-      throw error;
-    }
-    this.#serverErrorDetails = details;
-    this.#serverError = oauthErrorOf("XOAUTH2", details);
-    this.#state = "error-acknowledged";
-    this.#wipe();
-    return new Uint8Array(0);
+    return this.#exchange.next(challenge);
   }
 
   /**
@@ -220,29 +178,8 @@ export class XOAuth2Client implements ClientMechanism {
    * `malformed-challenge` when success carries data or follows an error challenge.
    */
   finish(additionalData?: Uint8Array): SaslOutcome {
-    if (this.#state === "error-acknowledged") {
-      this.#state = "failed";
-      throw new SaslError(
-        "malformed-challenge",
-        "XOAUTH2 server reported success after an error challenge",
-      );
-    }
-    if (this.#state !== "sent" && this.#state !== "resent") {
-      throw new SaslError("invalid-state", "finish() called before the token was sent");
-    }
-    if (additionalData !== undefined && additionalData.length !== 0) {
-      this.#state = "failed";
-      this.#wipe();
-      throw new SaslError("malformed-challenge", "XOAUTH2 success carries no additional data");
-    }
-    this.#state = "finished";
-    this.#wipe();
+    this.#exchange.finish(additionalData);
     return { mechanism: "XOAUTH2", authenticationId: this.#username, qop: "auth" };
-  }
-
-  #wipe(): void {
-    this.#message.fill(0);
-    this.#message = new Uint8Array(0);
   }
 }
 
