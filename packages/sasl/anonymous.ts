@@ -9,6 +9,7 @@
 import { decodeUtf8, utf8 } from "./_bytes.ts";
 import { lookup, shown } from "./_descriptor.ts";
 import { SaslError } from "./error.ts";
+import { SingleMessageExchange } from "./_single_message.ts";
 import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
@@ -103,8 +104,6 @@ export interface AnonymousClientOptions {
   readonly trace?: string;
 }
 
-type ClientState = "initial" | "sent" | "resent" | "finished" | "failed";
-
 /**
  * The client side of ANONYMOUS (RFC 4505).
  *
@@ -128,8 +127,7 @@ export class AnonymousClient implements ClientMechanism {
   readonly name: "ANONYMOUS" = "ANONYMOUS";
   /** ANONYMOUS sends no secret, never verifies the server and has no layer. */
   readonly properties: MechanismProperties = ANONYMOUS_PROPERTIES;
-  #state: ClientState = "initial";
-  readonly #message: Uint8Array;
+  readonly #exchange: SingleMessageExchange;
 
   /**
    * Prepares the message; nothing is sent until {@linkcode AnonymousClient.start}.
@@ -147,7 +145,7 @@ export class AnonymousClient implements ClientMechanism {
     if (problem !== undefined) {
       throw new SaslError("invalid-argument", `ANONYMOUS trace has ${problem}`);
     }
-    this.#message = utf8(trace);
+    this.#exchange = new SingleMessageExchange("ANONYMOUS", utf8(trace), false);
   }
 
   /**
@@ -157,11 +155,7 @@ export class AnonymousClient implements ClientMechanism {
    * @throws {SaslError} `invalid-state` when called twice.
    */
   start(): Uint8Array {
-    if (this.#state !== "initial") {
-      throw new SaslError("invalid-state", "start() may be called only once");
-    }
-    this.#state = "sent";
-    return this.#message.slice();
+    return this.#exchange.start();
   }
 
   /**
@@ -173,20 +167,7 @@ export class AnonymousClient implements ClientMechanism {
    * before `start()` or on a second challenge.
    */
   next(challenge: Uint8Array): Uint8Array {
-    if (this.#state !== "sent") {
-      throw new SaslError(
-        "invalid-state",
-        this.#state === "initial"
-          ? "next() called before start()"
-          : "ANONYMOUS expects at most one (empty) challenge",
-      );
-    }
-    if (challenge.length !== 0) {
-      this.#state = "failed";
-      throw new SaslError("malformed-challenge", "ANONYMOUS challenges must be empty");
-    }
-    this.#state = "resent";
-    return this.#message.slice();
+    return this.#exchange.next(challenge);
   }
 
   /**
@@ -199,14 +180,7 @@ export class AnonymousClient implements ClientMechanism {
    * `malformed-challenge` when success carries data.
    */
   finish(additionalData?: Uint8Array): SaslOutcome {
-    if (this.#state !== "sent" && this.#state !== "resent") {
-      throw new SaslError("invalid-state", "finish() called before the message was sent");
-    }
-    if (additionalData !== undefined && additionalData.length !== 0) {
-      this.#state = "failed";
-      throw new SaslError("malformed-challenge", "ANONYMOUS success carries no additional data");
-    }
-    this.#state = "finished";
+    this.#exchange.finish(additionalData);
     return { mechanism: "ANONYMOUS", authenticationId: ANONYMOUS_IDENTITY, qop: "auth" };
   }
 }

@@ -10,6 +10,7 @@ import { decodeUtf8, utf8 } from "./_bytes.ts";
 import { shown } from "./_descriptor.ts";
 import { isWellFormed } from "./_oauth.ts";
 import { SaslError } from "./error.ts";
+import { SingleMessageExchange } from "./_single_message.ts";
 import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
@@ -40,8 +41,6 @@ export interface ExternalClientOptions {
   readonly authorizationId?: string;
 }
 
-type ClientState = "initial" | "sent" | "resent" | "finished" | "failed";
-
 /**
  * The client side of EXTERNAL (RFC 4422 Appendix A).
  *
@@ -68,8 +67,7 @@ export class ExternalClient implements ClientMechanism {
   readonly name: "EXTERNAL" = "EXTERNAL";
   /** EXTERNAL sends no secret, never verifies the server itself and has no layer. */
   readonly properties: MechanismProperties = EXTERNAL_PROPERTIES;
-  #state: ClientState = "initial";
-  readonly #message: Uint8Array;
+  readonly #exchange: SingleMessageExchange;
   readonly #authorizationId: string;
 
   /**
@@ -87,10 +85,11 @@ export class ExternalClient implements ClientMechanism {
         "EXTERNAL authorization id must be well-formed text without NUL",
       );
     }
-    this.#message = utf8(authzid);
-    if (this.#message.length > MAX_AUTHZID_OCTETS) {
+    const message = utf8(authzid);
+    if (message.length > MAX_AUTHZID_OCTETS) {
       throw new SaslError("invalid-argument", "EXTERNAL authorization id exceeds 1024 octets");
     }
+    this.#exchange = new SingleMessageExchange("EXTERNAL", message, false);
     this.#authorizationId = authzid;
   }
 
@@ -101,11 +100,7 @@ export class ExternalClient implements ClientMechanism {
    * @throws {SaslError} `invalid-state` when called twice.
    */
   start(): Uint8Array {
-    if (this.#state !== "initial") {
-      throw new SaslError("invalid-state", "start() may be called only once");
-    }
-    this.#state = "sent";
-    return this.#message.slice();
+    return this.#exchange.start();
   }
 
   /**
@@ -117,20 +112,7 @@ export class ExternalClient implements ClientMechanism {
    * before `start()` or on a second challenge.
    */
   next(challenge: Uint8Array): Uint8Array {
-    if (this.#state !== "sent") {
-      throw new SaslError(
-        "invalid-state",
-        this.#state === "initial"
-          ? "next() called before start()"
-          : "EXTERNAL expects at most one (empty) challenge",
-      );
-    }
-    if (challenge.length !== 0) {
-      this.#state = "failed";
-      throw new SaslError("malformed-challenge", "EXTERNAL challenges must be empty");
-    }
-    this.#state = "resent";
-    return this.#message.slice();
+    return this.#exchange.next(challenge);
   }
 
   /**
@@ -142,14 +124,7 @@ export class ExternalClient implements ClientMechanism {
    * `malformed-challenge` when success carries data.
    */
   finish(additionalData?: Uint8Array): SaslOutcome {
-    if (this.#state !== "sent" && this.#state !== "resent") {
-      throw new SaslError("invalid-state", "finish() called before the message was sent");
-    }
-    if (additionalData !== undefined && additionalData.length !== 0) {
-      this.#state = "failed";
-      throw new SaslError("malformed-challenge", "EXTERNAL success carries no additional data");
-    }
-    this.#state = "finished";
+    this.#exchange.finish(additionalData);
     return this.#authorizationId === ""
       ? { mechanism: "EXTERNAL", qop: "auth" }
       : { mechanism: "EXTERNAL", authorizationId: this.#authorizationId, qop: "auth" };

@@ -8,6 +8,7 @@
 import { concat, decodeUtf8, utf8 } from "./_bytes.ts";
 import { passwordCredentials, shown, verifyPassword } from "./_descriptor.ts";
 import { SaslError } from "./error.ts";
+import { SingleMessageExchange } from "./_single_message.ts";
 import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
@@ -40,8 +41,6 @@ export interface PlainClientOptions {
   readonly authorizationId?: string;
 }
 
-type PlainClientState = "initial" | "sent" | "resent" | "finished" | "failed";
-
 /**
  * The client side of PLAIN (RFC 4616).
  *
@@ -71,8 +70,7 @@ export class PlainClient implements ClientMechanism {
   readonly name: "PLAIN" = "PLAIN";
   /** PLAIN sends the password in the clear, never verifies the server and has no layer. */
   readonly properties: MechanismProperties = PLAIN_PROPERTIES;
-  #state: PlainClientState = "initial";
-  #message: Uint8Array;
+  readonly #exchange: SingleMessageExchange;
   readonly #username: string;
   readonly #authorizationId: string;
 
@@ -91,7 +89,8 @@ export class PlainClient implements ClientMechanism {
       checkField("password", options.password, false),
     ];
     const nul = new Uint8Array([0]);
-    this.#message = concat(fields[0], nul, fields[1], nul, fields[2]);
+    const message = concat(fields[0], nul, fields[1], nul, fields[2]);
+    this.#exchange = new SingleMessageExchange("PLAIN", message, true);
     this.#username = options.username;
     this.#authorizationId = authzid;
   }
@@ -103,11 +102,7 @@ export class PlainClient implements ClientMechanism {
    * @throws {SaslError} `invalid-state` when called twice.
    */
   start(): Uint8Array {
-    if (this.#state !== "initial") {
-      throw this.#fail("invalid-state", "start() may be called only once");
-    }
-    this.#state = "sent";
-    return this.#message.slice();
+    return this.#exchange.start();
   }
 
   /**
@@ -119,19 +114,7 @@ export class PlainClient implements ClientMechanism {
    * before `start()` or on a second challenge.
    */
   next(challenge: Uint8Array): Uint8Array {
-    if (this.#state !== "sent") {
-      throw this.#fail(
-        "invalid-state",
-        this.#state === "initial"
-          ? "next() called before start()"
-          : "PLAIN expects at most one (empty) challenge",
-      );
-    }
-    if (challenge.length !== 0) {
-      throw this.#fail("malformed-challenge", "PLAIN challenges must be empty");
-    }
-    this.#state = "resent";
-    return this.#message.slice();
+    return this.#exchange.next(challenge);
   }
 
   /**
@@ -143,29 +126,8 @@ export class PlainClient implements ClientMechanism {
    * `malformed-challenge` when success carries data.
    */
   finish(additionalData?: Uint8Array): SaslOutcome {
-    if (this.#state !== "sent" && this.#state !== "resent") {
-      throw this.#fail("invalid-state", "finish() called before the credentials were sent");
-    }
-    if (additionalData !== undefined && additionalData.length !== 0) {
-      throw this.#fail("malformed-challenge", "PLAIN success carries no additional data");
-    }
-    this.#state = "finished";
-    this.#wipe();
+    this.#exchange.finish(additionalData);
     return outcomeOf(this.#username, this.#authorizationId);
-  }
-
-  #fail(code: "invalid-state" | "malformed-challenge", message: string): SaslError {
-    // A state error leaves a live exchange usable; a bad peer message ends it.
-    if (code !== "invalid-state") {
-      this.#state = "failed";
-      this.#wipe();
-    }
-    return new SaslError(code, message);
-  }
-
-  #wipe(): void {
-    this.#message.fill(0);
-    this.#message = new Uint8Array(0);
   }
 }
 

@@ -1,0 +1,70 @@
+// The client exchange of the mechanisms whose client sends one message and nothing else
+// (PLAIN, EXTERNAL, ANONYMOUS): the message as the initial response, or once more after an
+// empty challenge from a protocol that could not carry it; success without data. Internal.
+
+import { SaslError } from "./error.ts";
+
+type State = "initial" | "sent" | "resent" | "finished" | "failed";
+
+/** One message, sent once (or once more after an empty challenge); wiped when `secret`. */
+export class SingleMessageExchange {
+  readonly #mechanism: string;
+  readonly #secret: boolean;
+  #state: State = "initial";
+  #message: Uint8Array;
+
+  constructor(mechanism: string, message: Uint8Array, secret: boolean) {
+    this.#mechanism = mechanism;
+    this.#message = message;
+    this.#secret = secret;
+  }
+
+  start(): Uint8Array {
+    if (this.#state !== "initial") {
+      throw new SaslError("invalid-state", "start() may be called only once");
+    }
+    this.#state = "sent";
+    return this.#message.slice();
+  }
+
+  next(challenge: Uint8Array): Uint8Array {
+    if (this.#state !== "sent") {
+      // A state error leaves a live exchange usable; a bad peer message ends it.
+      throw new SaslError(
+        "invalid-state",
+        this.#state === "initial"
+          ? "next() called before start()"
+          : `${this.#mechanism} expects at most one (empty) challenge`,
+      );
+    }
+    if (challenge.length !== 0) {
+      throw this.#fail(`${this.#mechanism} challenges must be empty`);
+    }
+    this.#state = "resent";
+    return this.#message.slice();
+  }
+
+  /** Checks the success report; the caller builds the outcome. */
+  finish(additionalData: Uint8Array | undefined): void {
+    if (this.#state !== "sent" && this.#state !== "resent") {
+      throw new SaslError("invalid-state", "finish() called before the message was sent");
+    }
+    if (additionalData !== undefined && additionalData.length !== 0) {
+      throw this.#fail(`${this.#mechanism} success carries no additional data`);
+    }
+    this.#state = "finished";
+    this.#wipe();
+  }
+
+  #fail(message: string): SaslError {
+    this.#state = "failed";
+    this.#wipe();
+    return new SaslError("malformed-challenge", message);
+  }
+
+  #wipe(): void {
+    if (!this.#secret) return;
+    this.#message.fill(0);
+    this.#message = new Uint8Array(0);
+  }
+}
