@@ -27,9 +27,10 @@
  *   connection.
  * - Failures of the exchange reject with a {@linkcode SaslError} (a wrong password:
  *   `authentication-failed`, from the broker's `SASL_AUTHENTICATION_FAILED`) marked
- *   `retriable: false`, so that kafkajs's retrier does not try a wrong password again; kafkajs
- *   reports it as the `cause` of its `KafkaJSNonRetriableError`. Failures of the transport
- *   (a dropped connection, a timeout) stay kafkajs's own errors, which kafkajs retries.
+ *   `retriable: false` (kafkajs's retriers retry an error that does not say so), so a wrong
+ *   password is sent once; `connect()` of kafkajs's admin, producer and consumer rejects with
+ *   that `SaslError` itself. Failures of the transport (a dropped connection, a timeout) stay
+ *   kafkajs's own errors, which kafkajs retries.
  * - The provider logs through kafkajs's `logger` only the mechanism, the broker and, on
  *   failure, the error code and message, which never hold a secret; kafkajs itself logs no
  *   SASL request payload.
@@ -48,7 +49,7 @@
  *     ssl: true,
  *   }),
  * });
- * await kafka.admin().connect(); // rejects (cause: a SaslError) unless the broker proved itself
+ * await kafka.admin().connect(); // rejects with a SaslError unless the broker proved itself
  * ```
  *
  * @module
@@ -263,7 +264,9 @@ async function exchange(
   try {
     answer = await saslAuthenticate<Uint8Array>({
       request: { encode: () => framed },
-      response: { decode: unframe, parse: (data) => data },
+      // A promise, whatever kafkajs's types say: its path for brokers before Kafka 1.0 calls
+      // `response.decode(raw).then(...)`.
+      response: { decode: (raw) => Promise.resolve().then(() => unframe(raw)), parse: (d) => d },
     });
   } catch (error) {
     throw refusal(error);
