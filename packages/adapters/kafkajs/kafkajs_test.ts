@@ -203,6 +203,8 @@ Deno.test("kafkajs: configurations that cannot work are invalid-argument at once
   ) {
     throws(() => saslkitSasl(options as never), { code: "invalid-argument", message: why });
   }
+  throws(() => saslkitSasl(undefined as never), { code: "invalid-argument" });
+  throws(() => saslkitSasl({} as never), { code: "invalid-argument" });
 });
 
 Deno.test("kafkajs: a transport failure stays kafkajs's own (retriable) error", async () => {

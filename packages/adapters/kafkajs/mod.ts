@@ -170,8 +170,11 @@ const SASL_AUTHENTICATION_FAILED = 58;
  * ```
  */
 export function saslkitSasl(options: SaslkitSaslOptions): KafkaSaslConfig {
-  const registry = options?.registry ?? DEFAULT_REGISTRY;
-  const name = options?.mechanism ?? "SCRAM-SHA-512";
+  if (typeof options !== "object" || options === null) {
+    throw new SaslError("invalid-argument", "saslkitSasl needs options with credentials");
+  }
+  const registry = options.registry ?? DEFAULT_REGISTRY;
+  const name = options.mechanism ?? "SCRAM-SHA-512";
   if (typeof name !== "string") {
     throw new SaslError("invalid-argument", "mechanism must be a mechanism name");
   }
