@@ -6,7 +6,12 @@
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import kafkajs, { type KafkaConfig } from "kafkajs";
-import { plainMechanism, type SaslError, type ServerMechanism } from "@saslkit/sasl";
+import {
+  oauthBearerMechanism,
+  plainMechanism,
+  type SaslError,
+  type ServerMechanism,
+} from "@saslkit/sasl";
 import { deriveScramCredentials, type ScramHash, ScramServer } from "@saslkit/sasl/scram";
 import { type KafkaAuthenticationProviderArgs, saslkitSasl } from "./mod.ts";
 
@@ -190,6 +195,26 @@ Deno.test("kafkajs: PLAIN only with ssl, one message, the empty answer is succes
   equal(sasl.lastOutcome?.mechanism, "PLAIN");
   ok(!logs.join("\n").includes("pencil"));
   equal(saslkitSasl({ mechanism: "PLAIN", credentials, allowCleartext: true }).mechanism, "PLAIN");
+});
+
+Deno.test("kafkajs: OAUTHBEARER from the registry, the token not in the log", async () => {
+  const sasl = saslkitSasl({
+    mechanism: "OAUTHBEARER",
+    credentials: { kind: "oauth", username: "user", token: "tok-123" },
+    ssl: true,
+  });
+  const { args, sent, logs } = fakeArgs({
+    server: () =>
+      oauthBearerMechanism.createServer({
+        token: (t) =>
+          t === "tok-123" ? { authenticationId: "user" } : { error: { status: "invalid_token" } },
+      }, { service: "kafka", host: "127.0.0.1", secure: true }),
+  });
+  await sasl.authenticationProvider(args).authenticate();
+  equal(sent.length, 1);
+  equal(sent[0], "n,a=user,\x01host=127.0.0.1\x01port=9092\x01auth=Bearer tok-123\x01\x01");
+  equal(sasl.lastOutcome?.mechanism, "OAUTHBEARER");
+  ok(!logs.join("\n").includes("tok-123"));
 });
 
 Deno.test("kafkajs: configurations that cannot work are invalid-argument at once", () => {
