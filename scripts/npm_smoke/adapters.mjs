@@ -1,5 +1,5 @@
-// Runs against the installed @saslkit/adapters tarball (its ./nodemailer export) and nodemailer
-// from the registry, as a user installs them; see README.md.
+// Runs against the installed @saslkit/adapters tarball (./nodemailer, ./xmpp, ./ldapts, ./kafkajs)
+// and each client from the registry, as a user installs them; see README.md.
 import assert from "node:assert/strict";
 
 export default async function smoke(adapters) {
@@ -86,4 +86,13 @@ export default async function smoke(adapters) {
     }),
     { code: "invalid-argument" }, // PLAIN without TLS: nothing to try, nothing sent
   );
+  const { saslkitSasl } = await import("@saslkit/adapters/kafkajs");
+  const { Kafka } = await import("kafkajs");
+  const credentials = { username: "u", password: "p" };
+  const sasl = saslkitSasl({ credentials });
+  assert.equal(sasl.mechanism, "SCRAM-SHA-512");
+  assert.equal(typeof new Kafka({ brokers: ["127.0.0.1:1"], sasl }).admin, "function");
+  assert.throws(() => saslkitSasl({ mechanism: "PLAIN", credentials }), {
+    code: "invalid-argument", // PLAIN needs ssl: true
+  });
 }

@@ -51,3 +51,14 @@ export async function bind(): Promise<string> {
   });
   return result.mechanism;
 }
+
+// kafkajs (typed): the adapter's config must fit kafkajs's own `sasl` option type.
+import { Kafka, type KafkaConfig } from "kafkajs";
+import { type KafkaSaslConfig, saslkitSasl } from "@saslkit/adapters/kafkajs";
+
+const sasl: KafkaSaslConfig = saslkitSasl({
+  mechanism: "SCRAM-SHA-256",
+  credentials: { username: "u", password: "p" },
+});
+const kafkaConfig: KafkaConfig = { brokers: ["127.0.0.1:9092"], sasl };
+export const kafka: Kafka = new Kafka(kafkaConfig);
