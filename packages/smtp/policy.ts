@@ -377,8 +377,8 @@ class AuthRun {
       const session = await this.#usable();
       // Each check is made on this very connection, after any reconnect (TLS may be gone).
       const still = this.#negotiate(session, [descriptor.name]);
-      if (still.order.length === 0) {
-        this.#skipped.push(...still.skipped);
+      if (!still.order.includes(descriptor)) {
+        this.#skipped.push(...still.skipped.filter((s) => s.name === descriptor.name));
         return undefined;
       }
       const tried = await this.#tryOnce(session, descriptor, refreshToken);
