@@ -26,9 +26,39 @@ export function shortName(name) {
 }
 
 /**
+ * What a fixture is given: the package itself when it exports ".", otherwise its first subpath
+ * export (`@saslkit/adapters` has only `./nodemailer`).
+ */
+export function entrySpecifier(scratch, name) {
+  const { exports } = readJson(join(scratch, "node_modules", name, "package.json"));
+  const keys = exports && typeof exports === "object" ? Object.keys(exports) : ["."];
+  const key = keys.includes(".") || !keys[0]?.startsWith("./") ? "." : keys[0];
+  return key === "." ? name : `${name}/${key.slice(2)}`;
+}
+
+/**
+ * The peer dependencies of the tarballs that are not tarballs themselves (nodemailer for
+ * @saslkit/adapters), as a user installs them beside the package: at the version the package
+ * is developed against (its devDependencies), else at the peer range.
+ */
+export function peerInstalls(tarballs) {
+  const ours = new Set(tarballs.map(({ name }) => name));
+  const specs = new Map();
+  for (const { packageJson } of tarballs) {
+    for (const [peer, range] of Object.entries(packageJson.peerDependencies ?? {})) {
+      if (!ours.has(peer)) {
+        specs.set(peer, `${peer}@${packageJson.devDependencies?.[peer] ?? range}`);
+      }
+    }
+  }
+  return [...specs.values()];
+}
+
+/**
  * Makes `scratch` an ESM project, installs every tarball in one `npm install` (so a dependent
- * package resolves its sibling from them), checks that each came from its tarball, and copies
- * each package's fixtures with the given extensions into `scratch/smoke/`.
+ * package resolves its sibling from them) together with their peers from the registry (see
+ * {@link peerInstalls}), checks that each came from its tarball, and copies each package's
+ * fixtures with the given extensions into `scratch/smoke/`.
  */
 export function installTarballs(scratch, projectName, tarballs, fixtureExtensions) {
   mkdirSync(join(scratch, "smoke"), { recursive: true });
@@ -36,10 +66,14 @@ export function installTarballs(scratch, projectName, tarballs, fixtureExtension
     join(scratch, "package.json"),
     JSON.stringify({ name: projectName, private: true, type: "module" }, null, 2),
   );
-  run("npm", ["install", "--no-audit", "--no-fund", ...tarballs.map(({ tarball }) => tarball)], {
-    cwd: scratch,
-    env: SCRATCH_ENV,
-  });
+  const peers = peerInstalls(tarballs);
+  run("npm", [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    ...tarballs.map(({ tarball }) => tarball),
+    ...peers,
+  ], { cwd: scratch, env: SCRATCH_ENV });
   const lock = readJson(join(scratch, "package-lock.json"));
   for (const { name, version } of tarballs) {
     const installed = readJson(join(scratch, "node_modules", name, "package.json"));
@@ -61,6 +95,7 @@ export function installTarballs(scratch, projectName, tarballs, fixtureExtension
     }
   }
   console.log(`installed: ${tarballs.map(({ name, version }) => `${name}@${version}`).join(", ")}`);
+  if (peers.length) console.log(`with their peers from the registry: ${peers.join(", ")}`);
 }
 
 /**
@@ -69,13 +104,14 @@ export function installTarballs(scratch, projectName, tarballs, fixtureExtension
  */
 export function writeEsmEntry(scratch, name, { preamble = "", label = '""' } = {}) {
   const file = `esm_${shortName(name)}.mjs`;
+  const specifier = entrySpecifier(scratch, name);
   writeFileSync(
     join(scratch, file),
-    `import * as pkg from ${JSON.stringify(name)};\n` +
+    `import * as pkg from ${JSON.stringify(specifier)};\n` +
       `import smoke from "./smoke/${shortName(name)}.mjs";\n` +
       preamble +
       `await smoke(pkg);\n` +
-      `console.log(${JSON.stringify(`ok: import ${name}`)} + ${label});\n`,
+      `console.log(${JSON.stringify(`ok: import ${specifier}`)} + ${label});\n`,
   );
   return file;
 }
@@ -86,17 +122,18 @@ export function writeEsmEntry(scratch, name, { preamble = "", label = '""' } = {
  */
 export function writeCjsEntry(scratch, name, { label = '""' } = {}) {
   const file = `cjs_${shortName(name)}.cjs`;
+  const specifier = JSON.stringify(entrySpecifier(scratch, name));
   writeFileSync(
     join(scratch, file),
     `"use strict";\n` +
       `const assert = require("node:assert/strict");\n` +
-      `const pkg = require(${JSON.stringify(name)});\n` +
+      `const pkg = require(${specifier});\n` +
       `(async () => {\n` +
-      `  const esm = await import(${JSON.stringify(name)});\n` +
+      `  const esm = await import(${specifier});\n` +
       `  assert.deepEqual(Object.keys(pkg).sort(), Object.keys(esm).sort());\n` +
       `  const { default: smoke } = await import("./smoke/${shortName(name)}.mjs");\n` +
       `  await smoke(pkg);\n` +
-      `  console.log(${JSON.stringify(`ok: require ${name}`)} + ${label});\n` +
+      `  console.log(${JSON.stringify(`ok: require ${JSON.parse(specifier)}`)} + ${label});\n` +
       `})().catch((error) => {\n` +
       `  console.error(error);\n` +
       `  process.exitCode = 1;\n` +

@@ -8,10 +8,18 @@
 // SASLKIT_SMOKE_KEEP=1 keeps the scratch directory for debugging.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BIN, fail, header, run } from "./_workspace.mjs";
+import { BIN, fail, header, readJson, ROOT, run } from "./_workspace.mjs";
 import { packAll } from "./pack.mjs";
 import {
   FIXTURES,
@@ -52,6 +60,21 @@ function checkTarball({ name, files, packageJson }) {
   console.log(`${name}: ${files.length} files, exports present, no tests or sources`);
 }
 
+const NODE_TYPES = /^\/\/\/ <reference types="node" \/>/m;
+
+function typeCheck(cwd, consumers, label) {
+  const tsc = join(BIN, "tsc");
+  const flags = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"];
+  run(tsc, [...flags, "--target", "es2022", ...consumers], { cwd, env: SCRATCH_ENV });
+  console.log(`ok: tsc, default libs (with DOM)${label}: ${consumers.join(", ")}`);
+  // A Node project without DOM types must be able to use the packages too.
+  run(tsc, [...flags, "--target", "es2022", "--lib", "es2022", ...consumers], {
+    cwd,
+    env: SCRATCH_ENV,
+  });
+  console.log(`ok: tsc, --lib es2022 (no DOM)${label}`);
+}
+
 function node(scratch, file) {
   run(process.execPath, [file], { cwd: scratch, env: SCRATCH_ENV });
 }
@@ -83,17 +106,24 @@ function main(tmp) {
   for (const { name } of tarballs) node(scratch, writeCjsEntry(scratch, name));
 
   header("npm smoke: (c) type-check a TypeScript consumer against the shipped .d.ts");
-  const consumers = tarballs.map(({ name }) => `smoke/${shortName(name)}.ts`);
-  const tsc = join(BIN, "tsc");
-  const flags = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext"];
-  run(tsc, [...flags, "--target", "es2022", ...consumers], { cwd: scratch, env: SCRATCH_ENV });
-  console.log("ok: tsc, default libs (with DOM)");
-  // A Node project without DOM types must be able to use the packages too.
-  run(tsc, [...flags, "--target", "es2022", "--lib", "es2022", ...consumers], {
-    cwd: scratch,
-    env: SCRATCH_ENV,
-  });
-  console.log("ok: tsc, --lib es2022 (no DOM)");
+  const all = tarballs.map(({ name }) => `smoke/${shortName(name)}.ts`);
+  // A consumer of a Node-only client (nodemailer) has Node's types, as its users do; it is
+  // checked in a project of its own, so that the others are still checked without them.
+  const needsNode = (file) => NODE_TYPES.test(readFileSync(join(scratch, file), "utf8"));
+  const consumers = all.filter((file) => !needsNode(file));
+  typeCheck(scratch, consumers, "");
+  const nodeConsumers = all.filter(needsNode);
+  if (nodeConsumers.length) {
+    const dir = join(scratch, "with-node-types");
+    mkdirSync(join(dir, "smoke"), { recursive: true });
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ private: true, type: "module" }));
+    const nodeTypes = `@types/node@${
+      readJson(join(ROOT, "package.json")).devDependencies["@types/node"]
+    }`;
+    run("npm", ["install", "--no-audit", "--no-fund", nodeTypes], { cwd: dir, env: SCRATCH_ENV });
+    for (const file of nodeConsumers) copyFileSync(join(scratch, file), join(dir, file));
+    typeCheck(dir, nodeConsumers, ` with ${nodeTypes}`);
+  }
 
   header("npm smoke: (d) the saslkit-smtp command from the installed bin");
   const bin = join(scratch, "node_modules", ".bin", "saslkit-smtp");
@@ -110,6 +140,49 @@ function main(tmp) {
     throw new Error(`saslkit-smtp with a password flag exited ${usage.status}, not 2`);
   }
   console.log("ok: saslkit-smtp --help exits 0; a password flag is a usage error (2)");
+
+  header("npm smoke: (e) the @saslkit/smtp README quick start, with the installed command");
+  quickStart(scratch);
+}
+
+// The package README's quick start as a user copies it into a project that installed the
+// tarball: `npx saslkit-smtp serve`, then the send block, then the message in the folder. Only
+// the port differs (serve picks a free one and the send block is pointed at it).
+function quickStart(scratch) {
+  const readme = readFileSync(join(ROOT, "packages", "smtp", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Quick start\n"));
+  const [serve, send] = [
+    ...section.slice(0, section.indexOf("\n## ", 1)).matchAll(
+      /```sh\n([\s\S]*?)```/g,
+    ),
+  ].map((m) => m[1].trim());
+  if (!serve?.startsWith("npx saslkit-smtp serve --port 2525") || !send?.includes("2525")) {
+    throw new Error("the smtp README's quick start has no serve block and send block");
+  }
+  const script = [
+    // Job control: the server runs in a process group of its own, so npx and the node it
+    // starts are stopped together.
+    "set -e -m",
+    `${serve.replace("--port 2525", "--port 0")} > serve.log 2>&1 &`,
+    "server=$!",
+    "trap 'kill -- -$server 2>/dev/null || true' EXIT",
+    "for i in $(seq 300); do grep -q 'listening on' serve.log && break; sleep 0.1; done",
+    "PORT=$(sed -n 's/.*listening on 127\\.0\\.0\\.1:\\([0-9]*\\).*/\\1/p' serve.log)",
+    send.replaceAll("2525", "$PORT"),
+  ].join("\n");
+  const result = spawnSync("bash", ["-c", script], {
+    cwd: scratch,
+    env: SCRATCH_ENV,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const output = `${result.stdout}${result.stderr}`;
+  if (result.status !== 0 || !/^5AQK00000001\.eml$/m.test(result.stdout)) {
+    throw new Error(`the README quick start failed (${result.status}):\n${output}`);
+  }
+  const eml = readFileSync(join(scratch, "received", "5AQK00000001.eml"), "utf8");
+  if (!eml.includes("\r\n\r\nIt works.\r\n")) throw new Error("the received message differs");
+  console.log("ok: npx saslkit-smtp serve + send from the README: received/5AQK00000001.eml");
 }
 
 const tmp = mkdtempSync(join(tmpdir(), "saslkit-npm-smoke-"));

@@ -13,6 +13,17 @@ const EXPECTED: Record<string, RegExp[]> = {
     /fell back to CRAM-MD5 on connection 2; .* unencrypted connection: never/,
   ],
   "digest_md5_layer.ts": [/agreed: qop=auth-conf cipher=3des/, /server reads: "a001 LIST/],
+  "nodemailer.ts": [
+    /attempt: DIGEST-MD5 -> unsupported\n {4}attempt: CRAM-MD5 -> authenticated/,
+    /server received 1 message via CRAM-MD5/,
+    /attempt: DIGEST-MD5 -> dropped-after-auth/,
+    /sent with CRAM-MD5 on connection 2; the server counted 1 message\(s\)/,
+    /server received the message over qop=auth-conf; [1-9]\d* client lines crossed the wire/,
+  ],
+  "xmpp.ts": [
+    /mechanisms given to xmpp.js, in priority order: SCRAM-SHA-512-PLUS .* PLAIN/,
+    /no XMPP_SERVICE set: not connecting/,
+  ],
   "probe_test_server.ts": [
     /DIGEST-MD5: authenticated .* did not survive/,
     /CRAM-MD5: not authenticated \(unsupported\)/,

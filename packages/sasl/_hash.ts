@@ -319,9 +319,9 @@ export function webCryptoBackend(): ShaBackend | undefined {
     hash: async (name: ShaName, data: Uint8Array) =>
       new Uint8Array(await subtle.digest(name, buf(data))),
     hmac: async (name: ShaName, key: Uint8Array, data: Uint8Array) => {
-      const k = await subtle.importKey("raw", buf(key), { name: "HMAC", hash: name }, false, [
-        "sign",
-      ]);
+      const raw = buf(key);
+      const k = await subtle.importKey("raw", raw, { name: "HMAC", hash: name }, false, ["sign"]);
+      raw.fill(0); // the copy of a secret key; WebCrypto keeps its own
       return new Uint8Array(await subtle.sign("HMAC", k, buf(data)));
     },
     pbkdf2: async (
@@ -331,7 +331,9 @@ export function webCryptoBackend(): ShaBackend | undefined {
       iterations: number,
       length: number,
     ) => {
-      const k = await subtle.importKey("raw", buf(password), "PBKDF2", false, ["deriveBits"]);
+      const raw = buf(password);
+      const k = await subtle.importKey("raw", raw, "PBKDF2", false, ["deriveBits"]);
+      raw.fill(0);
       const bits = await subtle.deriveBits(
         { name: "PBKDF2", hash: name, salt: buf(salt), iterations },
         k,
@@ -343,22 +345,23 @@ export function webCryptoBackend(): ShaBackend | undefined {
 }
 
 // Chosen by measurement, per operation (bench/scram_bench.ts under Deno, bench/scram_pbkdf2.mjs
-// under Node and Bun; one 2-core machine, Node 20.20.2, Deno 2.9.6, Bun 1.4.5; one run each):
+// under Node, Bun and Deno; one 2-core machine shared with other jobs (load 5-12), Node 20.20.2,
+// Deno 2.9.6, Bun 1.4.5; the range over three runs of scram_pbkdf2.mjs):
 //
-//   PBKDF2-HMAC-SHA-256, 4096 iterations   node:crypto   WebCrypto   @noble/hashes
-//     Node                                     0.86 ms      1.11 ms       5.60 ms
-//     Bun                                      0.64 ms      0.61 ms       8.13 ms
-//     Deno                                     2.58 ms      0.82 ms       6.81 ms
+//   PBKDF2-HMAC-SHA-256, 4096 iterations   node:crypto    WebCrypto      @noble/hashes
+//     Node                                 0.86-1.34 ms   1.10-1.47 ms   5.6-10.3 ms
+//     Bun                                  0.46-0.64 ms   0.50-0.86 ms   6.5-8.1 ms
+//     Deno                                 2.5-3.0 ms     0.73-0.85 ms   5.8-7.5 ms
 //   HMAC-SHA-256 of 200 bytes (SCRAM does ~5 per side; WebCrypto pays importKey on each)
-//     Node                                     4.7 µs       168 µs        16.1 µs
-//     Bun                                      1.5 µs        87 µs        11.2 µs
-//     Deno                                    12.9 µs       133 µs        11.1 µs
+//     Node                                 4.7-5.5 µs     134-239 µs     16-24 µs
+//     Bun                                  1.1-2.1 µs     17-87 µs       10-24 µs
+//     Deno                                 11.4-12.9 µs   109-133 µs     10.6-13.3 µs
 //
-// So: Node and Bun use node:crypto for everything (Bun's WebCrypto PBKDF2 is within noise of
-// it, its HMAC far slower). Deno's node:crypto PBKDF2 is 3x slower than its WebCrypto, and its
-// HMAC no faster than noble, so Deno (and browsers, which have no node:crypto) use WebCrypto
-// for PBKDF2 and noble for HMAC and hashing; that also spares Deno loading node:crypto. Without
-// crypto.subtle (an insecure browser context) everything is noble.
+// So: Node and Bun use node:crypto for everything (Bun's WebCrypto PBKDF2 is no faster, its
+// HMAC far slower). Deno's node:crypto PBKDF2 is 3-4x slower than its WebCrypto, and its HMAC
+// no faster than noble (0.9-1.1x), so Deno (and browsers, which have no node:crypto) use
+// WebCrypto for PBKDF2 and noble for HMAC and hashing; that also spares Deno loading
+// node:crypto. Without crypto.subtle (an insecure browser context) everything is noble.
 function chooseShaBackend(): ShaBackend {
   const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
   const native = isDeno ? undefined : nodeBackend();

@@ -9,6 +9,10 @@ import { digestMd5Mechanism } from "./digest_md5/mechanism.ts";
 import { cramMd5Mechanism } from "./cram_md5.ts";
 import { plainMechanism } from "./plain.ts";
 import { loginMechanism } from "./login.ts";
+import { oauthBearerMechanism } from "./oauthbearer.ts";
+import { xoauth2Mechanism } from "./xoauth2.ts";
+import { externalMechanism } from "./external.ts";
+import { anonymousMechanism } from "./anonymous.ts";
 
 /**
  * Every mechanism saslkit implements, most preferred first: those that never reveal the
@@ -29,4 +33,8 @@ export const defaultRegistry: MechanismRegistry = new MechanismRegistry([
   cramMd5Mechanism,
   plainMechanism,
   loginMechanism,
+  oauthBearerMechanism,
+  xoauth2Mechanism,
+  externalMechanism,
+  anonymousMechanism,
 ]);

@@ -25,7 +25,9 @@
  *   too short to hold them.
  * - `sequence-mismatch`: a security-layer buffer arrived out of order or was replayed.
  * - `buffer-too-large`: a security-layer buffer exceeds the negotiated maximum.
- * - `invalid-token`: the server refused an OAuth token as invalid or expired; a fresh one may work.
+ * - `invalid-token`: the server refused an OAuth token as invalid or expired (OAuth status
+ *   `invalid_token`, or `401`); a fresh one may work.
+ * - `oauth-error`: the server reported another OAuth error (`insufficient_scope`, `invalid_request`…).
  * - `iteration-count-rejected`: the server's SCRAM iteration count is outside the caller's range.
  * - `channel-binding-mismatch`: the peer's channel binding (type or data) differs from this side's.
  * - `channel-binding-downgrade`: a client that can bind was told the server cannot (SCRAM `y`).
@@ -50,6 +52,7 @@ export type SaslErrorCode =
   | "sequence-mismatch"
   | "buffer-too-large"
   | "invalid-token"
+  | "oauth-error"
   | "iteration-count-rejected"
   | "channel-binding-mismatch"
   | "channel-binding-downgrade"

@@ -16,7 +16,10 @@ import type { SecurityLayer } from "./security_layer.ts";
 
 /** What a mechanism does with secrets and with the server; lets a policy refuse weak ones. */
 export interface MechanismProperties {
-  /** The password crosses the wire in a form anyone who sees it can reuse (PLAIN, LOGIN). */
+  /**
+   * The password or bearer token crosses the wire in a form anyone who sees it can reuse
+   * (PLAIN, LOGIN, OAUTHBEARER, XOAUTH2).
+   */
   readonly sendsCleartextPassword: boolean;
   /** The client can check that the server knows the secret (DIGEST-MD5 rspauth, SCRAM). */
   readonly verifiesServer: boolean;
@@ -56,6 +59,8 @@ export interface SaslOutcome {
   readonly cipher?: string;
   /** The layer to apply to all later traffic, present exactly when `qop` is not `auth`. */
   readonly securityLayer?: SecurityLayer;
+  /** SCRAM: the PBKDF2 iteration count the server asked for. */
+  readonly iterations?: number;
 }
 
 /**

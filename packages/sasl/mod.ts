@@ -3,8 +3,9 @@
  * with no I/O, for Deno, Node.js, Bun, browsers and workers.
  *
  * DIGEST-MD5 (RFC 2831) is complete, security layers included; PLAIN, LOGIN and CRAM-MD5 sit
- * beside it. Every mechanism implements {@linkcode ClientMechanism} or
- * {@linkcode ServerMechanism}, and every failure is a {@linkcode SaslError} with a stable code.
+ * beside it, with OAUTHBEARER (RFC 7628), XOAUTH2, EXTERNAL and ANONYMOUS. Every mechanism
+ * implements {@linkcode ClientMechanism} or {@linkcode ServerMechanism}, and every failure is a
+ * {@linkcode SaslError} with a stable code.
  *
  * @example A DIGEST-MD5 exchange, both sides in one process
  * ```ts
@@ -48,4 +49,8 @@ export * from "./digest_md5/mod.ts";
 export * from "./plain.ts";
 export * from "./login.ts";
 export * from "./cram_md5.ts";
+export * from "./oauthbearer.ts";
+export * from "./xoauth2.ts";
+export * from "./external.ts";
+export * from "./anonymous.ts";
 export * from "./channel_binding.ts";

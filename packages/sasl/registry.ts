@@ -82,6 +82,54 @@ export interface DigestMd5MechanismOptions {
  */
 export type ChannelBindingMode = "prefer" | "require" | "disable";
 
+/** ClientKey and ServerKey for one (password, salt, iteration count, hash): what a cache keeps. */
+export interface ScramCachedKeys {
+  /** HMAC(SaltedPassword, "Client Key"). */
+  readonly clientKey: Uint8Array;
+  /** HMAC(SaltedPassword, "Server Key"). */
+  readonly serverKey: Uint8Array;
+}
+
+/**
+ * Where a SCRAM client (`ScramClient` of `@saslkit/sasl/scram`) keeps the keys it derived, so
+ * that the next exchange with the same password, salt, iteration count and hash skips PBKDF2
+ * (the expensive part). `InMemoryScramCache` of `@saslkit/sasl/scram` is a bounded one.
+ *
+ * The client calls it with an opaque key: base64 of an HMAC-SHA-256, under a random key made
+ * once per process, of the hash name, the iteration count, the salt and the password. So no
+ * key contains the password or lets anyone test a guess at it, and keys made in one process
+ * do not match in another. The values are as good as the password for this server (ClientKey
+ * lets one log in, ServerKey lets one pose as the server): keep them where you would keep the
+ * password. A `get` that throws or answers a value of the wrong shape is treated as a miss.
+ *
+ * @example A cache of one's own
+ * ```ts
+ * import type { ScramCache, ScramCachedKeys } from "@saslkit/sasl";
+ *
+ * const entries = new Map<string, ScramCachedKeys>();
+ * const cache: ScramCache = {
+ *   get: (key) => entries.get(key),
+ *   set: (key, keys) => void entries.set(key, keys),
+ * };
+ * ```
+ */
+export interface ScramCache {
+  /**
+   * Looks up keys.
+   *
+   * @param key The opaque key.
+   * @returns The keys, or `undefined`.
+   */
+  get(key: string): ScramCachedKeys | undefined | Promise<ScramCachedKeys | undefined>;
+  /**
+   * Stores keys (copies the client will not modify).
+   *
+   * @param key The opaque key.
+   * @param keys ClientKey and ServerKey.
+   */
+  set(key: string, keys: ScramCachedKeys): void | Promise<void>;
+}
+
 /** SCRAM settings beyond the credentials. */
 export interface ScramMechanismOptions {
   /** Client: the lowest iteration count accepted from a server. Default 4096. */
@@ -94,6 +142,8 @@ export interface ScramMechanismOptions {
   readonly channelBinding?: ChannelBindingMode;
   /** Server: iterations for credentials it derives from a plaintext password. Default 4096. */
   readonly iterations?: number;
+  /** Client: where derived keys are kept between exchanges. Default none. */
+  readonly cache?: ScramCache;
 }
 
 /** Per-mechanism settings, nested by mechanism family; each descriptor reads its own. */

@@ -10,6 +10,8 @@
  *   then drops the connection shows up here.
  * - `send` authenticates with {@linkcode authenticate} (mechanisms in `--mechanisms` order,
  *   moving on after failures) and sends standard input as one message.
+ * - `serve` runs the embedded test server (`@saslkit/smtp/test-server`) until Ctrl-C: it
+ *   prints every message it accepts and writes each to `--folder` as an `.eml` file.
  *
  * STARTTLS is used when the server offers it (`--starttls` requires it, `--tls` is implicit
  * TLS, `--no-starttls` never). The password is never an argument: `--password-env NAME`
@@ -28,6 +30,7 @@
  *   --mechanisms DIGEST-MD5 --qop auth-conf --json --verbose
  * echo "Hello" | npx saslkit-smtp send --host mail.example.com --user smtpuser \
  *   --password-env SMTP_PASSWORD --from me@example.com --to you@example.com --subject Hi
+ * npx saslkit-smtp serve --port 2525 --folder received   # the test server, until Ctrl-C
  * ```
  *
  * @example With Deno, from a checkout
@@ -59,10 +62,11 @@ import { readFileSync, realpathSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { PasswordCredentials } from "@saslkit/sasl";
-import { parseCliArgs, SHORT_USAGE, USAGE, UsageError } from "./_cli/args.ts";
+import { parseCliArgs, SHORT_USAGE, USAGE, UsageError, VERSION_TEXT } from "./_cli/args.ts";
 import { type ConnectSettings, TranscriptRecorder } from "./_cli/connection.ts";
 import { runProbe } from "./_cli/probe.ts";
-import { buildMessage, runSend } from "./_cli/send.ts";
+import { messageFromInput, runSend } from "./_cli/send.ts";
+import { runServe } from "./_cli/serve.ts";
 
 /**
  * Where {@linkcode main} reads and writes; each defaults to the process's own.
@@ -84,6 +88,20 @@ export interface CliIo {
   readonly stdin?: string | Uint8Array | AsyncIterable<Uint8Array | string>;
   /** The environment, where `--password-env` looks. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Ends `serve` when aborted; without it, `serve` runs until SIGINT or SIGTERM. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * How a missing or empty `--password-env` variable is reported. The name is shown only when it
+ * looks like a variable name by convention (`SMTP_PASSWORD`: upper case, digits, `_`); anything
+ * else may be the password itself, typed where the name belongs, and is never echoed.
+ */
+function passwordEnvProblem(name: string, problem: "is not set" | "is empty"): string {
+  if (/^[A-Z_][A-Z0-9_]{0,63}$/.test(name)) return `the environment variable ${name} ${problem}`;
+  return `the environment variable named by --password-env ${problem} (the name is not ` +
+    "shown: it does not look like one, and may be the password; --password-env takes the " +
+    "NAME of a variable, e.g. SMTP_PASSWORD)";
 }
 
 async function readAll(input: NonNullable<CliIo["stdin"]>): Promise<string> {
@@ -137,15 +155,39 @@ export async function main(args: readonly string[], io: CliIo = {}): Promise<num
     stdout(USAGE);
     return 0;
   }
+  if (parsed.version) {
+    stdout(VERSION_TEXT);
+    return 0;
+  }
+  const env = io.env ?? process.env;
+  const password = (name: string): string | number => {
+    const value = env[name];
+    if (value === undefined) return usageError(passwordEnvProblem(name, "is not set"));
+    if (value === "") return usageError(passwordEnvProblem(name, "is empty"));
+    return value;
+  };
+  if ("serve" in parsed) {
+    const { serve } = parsed;
+    let users: Record<string, string> | undefined;
+    if (serve.user !== undefined) {
+      const value = password(serve.passwordEnv!);
+      if (typeof value === "number") return value;
+      users = { [serve.user]: value };
+    }
+    try {
+      return await runServe(serve, users, stdout, stderr, io.signal);
+    } catch (error) {
+      stderr(`saslkit-smtp: serve: ${(error as Error)?.message ?? String(error)}\n`);
+      return 1;
+    }
+  }
   const { options } = parsed;
 
   let credentials: PasswordCredentials | undefined;
   if (options.user !== undefined) {
-    const name = options.passwordEnv!;
-    const password = (io.env ?? process.env)[name];
-    if (password === undefined) return usageError(`the environment variable ${name} is not set`);
-    if (password === "") return usageError(`the environment variable ${name} is empty`);
-    credentials = { username: options.user, password, authorizationId: options.authzid };
+    const value = password(options.passwordEnv!);
+    if (typeof value === "number") return value;
+    credentials = { username: options.user, password: value, authorizationId: options.authzid };
   }
 
   let ca: string | undefined;
@@ -172,7 +214,11 @@ export async function main(args: readonly string[], io: CliIo = {}): Promise<num
     if (input === process.stdin && process.stdin.isTTY) {
       stderr("saslkit-smtp: reading the message from standard input; end it with Ctrl-D\n");
     }
-    data = buildMessage(options, await readAll(input));
+    try {
+      data = messageFromInput(options, await readAll(input));
+    } catch (error) {
+      return usageError((error as Error).message);
+    }
   }
 
   const live = options.verbose && !options.json ? (line: string) => stderr(`${line}\n`) : undefined;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeBase64 } from "@saslkit/sasl";
 import { type CliIo, main } from "./cli.ts";
-import { buildMessage } from "./_cli/send.ts";
+import { messageFromInput } from "./_cli/send.ts";
 import { startTestServer, type TestServer, type TestServerOptions } from "./test_server.ts";
 import { makeTestCertificates } from "./testdata/tls.ts";
 
@@ -87,10 +87,13 @@ Deno.test("probe tries each mechanism alone and tells a dropped connection and a
   await withServer(options, async (server, base) => {
     const { status, stdout } = await run(["probe", ...base, ...AUTH, "--allow-cleartext"]);
     assert.equal(status, 0);
-    assert.match(stdout, /^ {2}DIGEST-MD5: authenticated \(qop auth\); NOOP afterwards: ok$/m);
     assert.match(
       stdout,
-      /^ {2}CRAM-MD5: authenticated \(qop auth\), but the connection did not survive/m,
+      /^ {2}DIGEST-MD5: authenticated \(protection none, server verified\); NOOP afterwards: ok$/m,
+    );
+    assert.match(
+      stdout,
+      /^ {2}CRAM-MD5: authenticated \(protection none, server not verified\), but the connection did not survive/m,
     );
     assert.match(stdout, /^ {2}LOGIN: not authenticated \(unsupported\): .*504 5\.5\.4/m);
     assert.match(stdout, /^ {4}replies: 504 5\.5\.4 /m);
@@ -138,6 +141,8 @@ Deno.test("probe --json: one document, every result, no password", async () => {
       ],
       qop: "auth",
       cipher: null,
+      serverVerified: true,
+      iterations: null,
       survivedNextCommand: true,
       connection: 2,
       result: "authenticated",
@@ -314,9 +319,11 @@ Deno.test("send delivers standard input and says which mechanism worked", async 
       { stdin: encoder.encode("Hello,\n.dot line\n") },
     );
     assert.equal(status, 0);
-    assert.match(stdout, /^ {2}DIGEST-MD5: authenticated$/m);
+    assert.match(stdout, /^ {2}DIGEST-MD5: authenticated \(protection none\)$/m);
     assert.match(stdout, /^Authenticated as smtpuser with DIGEST-MD5$/m);
-    assert.match(stdout, /^Accepted: 250 2\.0\.0 /m);
+    // The protection in force is always stated, even when there is none.
+    assert.match(stdout, /^Protection: TLS none; SASL layer none$/m);
+    assert.match(stdout, /^Accepted: 250 2\.0\.0 5AQK00000001 .*\(queue id 5AQK00000001\)$/m);
     assert.equal(server.messages.length, 1);
     const message = server.messages[0];
     assert.equal(message.from, "a@example.com");
@@ -528,7 +535,7 @@ Deno.test("STARTTLS by default, with --ca and --servername; --starttls requires 
       // Without the CA the certificate is refused; --insecure skips the check, loudly.
       result = await run(["probe", ...base, "--servername", "mail.example.com"]);
       assert.equal(result.status, 1);
-      assert.match(result.stderr, /TLS failed/);
+      assert.match(result.stderr, /is not trusted .*trust it with --ca FILE/);
       result = await run([
         "probe",
         ...base,
@@ -547,7 +554,7 @@ Deno.test("STARTTLS by default, with --ca and --servername; --starttls requires 
         { stdin: "Subject: tls\n\nx\n" },
       );
       assert.equal(result.status, 0);
-      assert.match(result.stdout, /^TLS: starttls$/m);
+      assert.match(result.stdout, /^Protection: TLS TLSv1\.[23] \(STARTTLS\); SASL layer none$/m);
       assert.equal(server.messages[0].tls, true);
     });
     await withServer({}, async (_server, base) => {
@@ -560,11 +567,11 @@ Deno.test("STARTTLS by default, with --ca and --servername; --starttls requires 
   }
 });
 
-Deno.test("buildMessage: headers only with --subject, long non-ASCII subjects folded", () => {
-  const plain = buildMessage({ to: ["b@x"], ehloName: "localhost" }, "Subject: s\n\nbody\n");
+Deno.test("--subject builds headers with buildMessage; long non-ASCII subjects folded", () => {
+  const plain = messageFromInput({ to: ["b@x.org"] }, "Subject: s\n\nbody\n");
   assert.equal(plain, "Subject: s\n\nbody\n");
-  const message = buildMessage(
-    { from: "a@example.org", to: ["b@x"], subject: "é".repeat(40), ehloName: "localhost" },
+  const message = messageFromInput(
+    { from: "a@example.org", to: ["b@x.org"], subject: "é".repeat(40) },
     "body\n",
     new Date(Date.UTC(2030, 0, 2, 3, 4, 5)),
   );
@@ -600,5 +607,23 @@ Deno.test("the CLI as a process: exit statuses 0, 1 and 2", async () => {
     const usage = await spawn(["probe", ...base, "--bogus"], PASSWORD);
     assert.equal(usage.code, 2, usage.text);
     assert.match(usage.text, /unknown option --bogus/);
+  });
+});
+
+Deno.test("probe shows what SCRAM proved: the server signature and its iteration count", async () => {
+  await withServer({ mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-1"] }, async (_server, base) => {
+    const { status, stdout } = await run(["probe", ...base, ...AUTH, "--json"]);
+    assert.equal(status, 0);
+    const results = JSON.parse(stdout).results;
+    for (const result of results) {
+      assert.equal(result.result, "authenticated", result.mechanism);
+      assert.equal(result.serverVerified, true);
+      assert.equal(result.iterations, 4096);
+    }
+    const text = await run(["probe", ...base, ...AUTH]);
+    assert.match(
+      text.stdout,
+      /^ {2}SCRAM-SHA-256: authenticated \(protection none, server verified, 4096 iterations\)/m,
+    );
   });
 });

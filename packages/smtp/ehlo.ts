@@ -24,7 +24,7 @@ const AUTH_KEYWORD = /^AUTH(?:[ =]|$)/i;
  *
  * @example
  * ```ts
- * import { parseEhloAuth } from "@saslkit/smtp";
+ * import { parseEhloAuth } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * const reply = [
@@ -78,7 +78,7 @@ export interface SmtpCapabilities {
  *
  * @example
  * ```ts
- * import { parseEhlo } from "@saslkit/smtp";
+ * import { parseEhlo } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * const caps = parseEhlo({ lines: ["mx.example.com hi", "SIZE 10240000", "AUTH=PLAIN", "STARTTLS"] });

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { SmtpReply } from "./reply.ts";
+import type { SmtpReply } from "./smtp_reply.ts";
 
 /**
  * Stable reasons for an {@linkcode SmtpError}.
@@ -13,7 +13,15 @@ import type { SmtpReply } from "./reply.ts";
  * - `connection-lost`: the server closed the connection, or the socket failed.
  * - `timeout`: the server did not answer in time.
  * - `protocol`: the server broke the SMTP grammar (bad reply line, oversize line or reply).
- * - `tls`: STARTTLS failed or is not offered when required.
+ * - `tls`: STARTTLS failed or is not offered when required, or the TLS handshake failed.
+ * - `tls-expected`: the server speaks TLS from the first byte (a TLS record where the greeting
+ *   belongs, or silence on port 465): connect with implicit TLS (`security: "tls"`, `--tls`).
+ * - `plaintext-server`: implicit TLS was asked for and the server answered in plaintext
+ *   (OpenSSL's "wrong version number"): drop `security: "tls"` and use STARTTLS.
+ * - `untrusted-certificate`: the server's certificate is self-signed, or its CA is not trusted,
+ *   or it does not name the host: trust a private CA with `ca` (`--ca FILE`).
+ * - `insufficient-protection`: authentication ended with less protection than `minQop`.
+ * - `not-supported`: the message needs an extension the server does not offer (SMTPUTF8).
  * - `rejected`: the server answered a command with a failure reply; see `reply`.
  * - `auth-rejected`: the server refused an AUTH exchange; see `reply`.
  * - `auth-client`: saslkit's side of an AUTH exchange failed (a malformed challenge, a server
@@ -30,6 +38,11 @@ export type SmtpErrorCode =
   | "timeout"
   | "protocol"
   | "tls"
+  | "tls-expected"
+  | "plaintext-server"
+  | "untrusted-certificate"
+  | "insufficient-protection"
+  | "not-supported"
   | "rejected"
   | "auth-rejected"
   | "auth-client"

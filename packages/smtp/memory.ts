@@ -14,7 +14,8 @@ export type AttemptResult =
   | "rejected"
   | "client-error"
   | "connection-lost"
-  | "dropped-after-auth";
+  | "dropped-after-auth"
+  | "insufficient-protection";
 
 /** What is remembered about one server. */
 export interface ServerRecord {

@@ -3,17 +3,6 @@
  * session that applies the security layer it negotiates, and a policy that tries mechanisms
  * in the caller's order, notices a server that fails after agreeing, and moves on.
  *
- * @example Which mechanisms does the server offer?
- * ```ts
- * import { parseEhloAuth } from "@saslkit/smtp";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(parseEhloAuth(["250-mx.example.com", "250 AUTH PLAIN LOGIN"]), [
- *   "PLAIN",
- *   "LOGIN",
- * ]);
- * ```
- *
  * @example Authenticating and sending, against the embedded test server
  * ```ts
  * import { authenticate, connectTcp } from "@saslkit/smtp";
@@ -30,7 +19,14 @@
  * });
  * assert.equal(mechanism, "CRAM-MD5");
  * assert.equal(attempts[0].result, "dropped-after-auth");
- * await session.sendMail({ from: "a@example.com", to: ["b@example.com"], data: "Hi\r\n" });
+ * const sent = await session.sendMail({
+ *   from: '"A" <a@example.com>',
+ *   to: "b@example.com",
+ *   subject: "Hello",
+ *   text: "Hi\n",
+ * });
+ * assert.deepEqual(sent.accepted, ["b@example.com"]);
+ * assert.equal(sent.queueId, "5AQK00000001");
  * await session.quit();
  * await server.close();
  * ```
@@ -38,16 +34,38 @@
  * @module
  */
 
-export * from "./ehlo.ts";
-export * from "./error.ts";
-export * from "./reply.ts";
-export * from "./session.ts";
-export * from "./transcript.ts";
-export * from "./transport.ts";
-export * from "./transport_deno.ts";
-export * from "./mechanisms.ts";
-export * from "./memory.ts";
-export * from "./policy.ts";
+// What applications call. The parsers, redaction and ordering helpers underneath are in
+// `@saslkit/smtp/low-level`.
+export type { SmtpCapabilities } from "./ehlo.ts";
+export { SmtpError, type SmtpErrorCode } from "./error.ts";
+export type { SmtpReply } from "./smtp_reply.ts";
+export { type SessionAuthOptions, SmtpSession, type SmtpSessionOptions } from "./session.ts";
+export {
+  type CommandReply,
+  type RejectedRecipient,
+  type SendMailOptions,
+  type SendMailResult,
+  SmtpSendError,
+} from "./mail.ts";
+export { type Mailbox, parseMailbox, parseMailboxList } from "./address.ts";
+export { buildMessage, type MessageOptions } from "./message.ts";
+export type { TranscriptEntry, TranscriptSink } from "./transcript.ts";
+export { type ConnectOptions, connectTcp, type SmtpTransport } from "./transport.ts";
+export { connectDeno } from "./transport_deno.ts";
+export { DEFAULT_MECHANISMS, SMTP_REGISTRY, type SmtpCredentials } from "./mechanisms.ts";
+export {
+  type AttemptResult,
+  InMemoryMechanismMemory,
+  type MechanismMemory,
+  type ServerRecord,
+} from "./memory.ts";
+export {
+  type AuthAttempt,
+  authenticate,
+  type AuthenticateOptions,
+  type AuthResult,
+  SmtpAuthError,
+} from "./policy.ts";
 // The @saslkit/sasl types that this package's API mentions, so that its documentation is whole.
 export type {
   AnonymousCredentials,
@@ -76,6 +94,8 @@ export type {
   SaslError,
   SaslErrorCode,
   SaslOutcome,
+  ScramCache,
+  ScramCachedKeys,
   ScramMechanismOptions,
   ScramStoredCredentials,
   SecurityLayer,

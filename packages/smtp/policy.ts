@@ -11,7 +11,6 @@ import {
   type ChannelBindingType,
   type ClientMechanism,
   credentialKind,
-  defaultRegistry,
   type DigestMd5MechanismOptions,
   type MechanismContext,
   type MechanismDescriptor,
@@ -22,7 +21,7 @@ import {
   type SkippedMechanism,
 } from "@saslkit/sasl";
 import { SmtpError, type SmtpErrorCode } from "./error.ts";
-import { DEFAULT_MECHANISMS, type SmtpCredentials } from "./mechanisms.ts";
+import { DEFAULT_MECHANISMS, SMTP_REGISTRY, type SmtpCredentials } from "./mechanisms.ts";
 import {
   type AttemptResult,
   InMemoryMechanismMemory,
@@ -31,9 +30,10 @@ import {
   type ServerRecord,
 } from "./memory.ts";
 import { formatReply, type SmtpReply } from "./reply.ts";
-import { SmtpSession } from "./session.ts";
+import type { SmtpSession } from "./session.ts";
+import { openGreeted } from "./_open.ts";
 import type { TranscriptSink } from "./transcript.ts";
-import { connectTcp, type SmtpTransport } from "./transport.ts";
+import { checkHost, type ConnectOptions, connectTcp, type SmtpTransport } from "./transport.ts";
 
 /** What happened to one try of one mechanism (those never tried are in `skipped`). */
 export interface AuthAttempt {
@@ -66,19 +66,29 @@ export interface AuthenticateOptions {
   readonly rejectUnauthorized?: boolean;
   /** Extra trusted CA certificates (PEM). */
   readonly ca?: string | readonly string[];
+  /** A client certificate to present in TLS; with `credentials: { kind: "external" }`, EXTERNAL. */
+  readonly clientCertificate?: ConnectOptions["clientCertificate"];
   /** The name this client gives in EHLO. Default `localhost`. */
   readonly ehloName?: string;
   /** The credentials; only mechanisms that take their kind are tried. */
   readonly credentials: SmtpCredentials;
   /** Mechanisms in order of preference, any case. Default {@linkcode DEFAULT_MECHANISMS}. */
   readonly mechanisms?: readonly string[];
-  /** Where mechanisms come from. Default `defaultRegistry` of `@saslkit/sasl`. */
+  /** Where mechanisms come from. Default {@linkcode SMTP_REGISTRY}. */
   readonly registry?: MechanismRegistry;
   /**
    * DIGEST-MD5 settings. `qop` lists the protection levels to accept (the strongest offered
    * wins; default `["auth"]`, no layer); the session applies any layer negotiated.
    */
   readonly digestMd5?: DigestMd5MechanismOptions;
+  /**
+   * The least SASL protection to accept: `auth-int` or `auth-conf` require a security layer.
+   * A mechanism without one is not tried (an `insufficient-protection` attempt, nothing
+   * sent); DIGEST-MD5 is offered only the levels from `minQop` up (default: all of them); an
+   * exchange that still ends below it is a failed attempt, its connection closed, and the next
+   * mechanism is tried. TLS does not count. Default `auth`: no requirement.
+   */
+  readonly minQop?: Qop;
   /** SCRAM settings: iteration bounds and channel binding (`prefer` by default). */
   readonly scram?: ScramMechanismOptions;
   /** Allow mechanisms that send a password or bearer token without TLS. Default false. */
@@ -136,7 +146,8 @@ export class SmtpAuthError extends SmtpError {
   /**
    * Creates the error.
    *
-   * @param code `auth-rejected`, `no-mechanism` or `cleartext-refused`.
+   * @param code `auth-rejected`, `no-mechanism`, `cleartext-refused` or
+   *   `insufficient-protection`.
    * @param message A summary of the attempts.
    * @param attempts Every attempt, in order.
    * @param reply The last reply that decided an attempt.
@@ -159,8 +170,9 @@ export class SmtpAuthError extends SmtpError {
 /**
  * How the policy reads a failed AUTH attempt: 504/534/538 `unsupported`, 432 `rejected`, other
  * 4xx `temporary`, 535 (or 5.7.8) `bad-credentials`, other 5xx `rejected`, a failure on
- * saslkit's side `client-error`, a broken connection `connection-lost`, and anything after
- * 235 `dropped-after-auth`.
+ * saslkit's side `client-error` (`insufficient-protection` when no acceptable qop was
+ * offered), a broken connection `connection-lost`, anything after 235 `dropped-after-auth`,
+ * and an exchange that ended below `minQop` `insufficient-protection`.
  *
  * @param error What `SmtpSession.authenticate` (or the check after it) threw.
  * @param afterAuth Whether the server had already answered 235.
@@ -168,7 +180,8 @@ export class SmtpAuthError extends SmtpError {
  *
  * @example
  * ```ts
- * import { classifyAuthFailure, SmtpError } from "@saslkit/smtp";
+ * import { SmtpError } from "@saslkit/smtp";
+ * import { classifyAuthFailure } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * const reply = { code: 504, enhancedCode: "5.5.4", lines: ["Unrecognized authentication type"] };
@@ -181,6 +194,13 @@ export function classifyAuthFailure(
   afterAuth: boolean,
 ): { result: AttemptResult; reply?: SmtpReply } {
   if (!(error instanceof SmtpError)) return { result: "client-error" };
+  if (error.code === "insufficient-protection") return { result: "insufficient-protection" };
+  if (
+    error.code === "auth-client" &&
+    (error.cause as { code?: unknown } | undefined)?.code === "no-acceptable-qop"
+  ) {
+    return { result: "insufficient-protection" };
+  }
   if (afterAuth) return { result: "dropped-after-auth", reply: error.reply };
   if (error.code === "auth-client") return { result: "client-error" };
   if (error.code === "auth-rejected" && error.reply) {
@@ -238,14 +258,14 @@ export async function authenticate(options: AuthenticateOptions): Promise<AuthRe
 }
 
 const SECURITY = ["tls", "starttls", "starttls-if-offered", "none"] as const;
+const QOP_RANK: Readonly<Record<Qop, number>> = { "auth": 0, "auth-int": 1, "auth-conf": 2 };
+const QOPS_STRONGEST_FIRST: readonly Qop[] = ["auth-conf", "auth-int", "auth"];
 
 function checkOptions(options: AuthenticateOptions): void {
   if (typeof options !== "object" || options === null) {
     throw new SmtpError("invalid-argument", "authenticate() takes an options object");
   }
-  if (typeof options.host !== "string" || options.host === "") {
-    throw new SmtpError("invalid-argument", "host must be a non-empty string");
-  }
+  checkHost(options.host);
   if ("qop" in options || "ciphers" in options) {
     // The options of 0.1; silently ignoring them would drop a layer the caller asked for.
     throw new SmtpError(
@@ -261,6 +281,18 @@ function checkOptions(options: AuthenticateOptions): void {
     (!Array.isArray(options.mechanisms) || options.mechanisms.some((m) => typeof m !== "string"))
   ) {
     throw new SmtpError("invalid-argument", "mechanisms must be an array of mechanism names");
+  }
+  if (options.minQop !== undefined && !(options.minQop in QOP_RANK)) {
+    throw new SmtpError("invalid-argument", "minQop must be auth, auth-int or auth-conf");
+  }
+  if (
+    options.minQop && options.digestMd5?.qop &&
+    !options.digestMd5.qop.some((q) => QOP_RANK[q] >= QOP_RANK[options.minQop!])
+  ) {
+    throw new SmtpError(
+      "invalid-argument",
+      `digestMd5.qop accepts nothing as strong as minQop ${options.minQop}`,
+    );
   }
   try {
     credentialKind(options.credentials);
@@ -291,6 +323,7 @@ class AuthRun {
   #failed: Record<string, AttemptResult> = {};
   #session: SmtpSession | undefined;
   #badCredentials = 0;
+  readonly #minQop: Qop;
 
   constructor(options: AuthenticateOptions) {
     checkOptions(options);
@@ -299,7 +332,8 @@ class AuthRun {
     this.#port = options.port ?? (this.#security === "tls" ? 465 : 587);
     this.#serverKey = `${options.host}:${this.#port}`;
     this.#memory = options.memory ?? new InMemoryMechanismMemory();
-    this.#registry = options.registry ?? defaultRegistry;
+    this.#registry = options.registry ?? SMTP_REGISTRY;
+    this.#minQop = options.minQop ?? "auth";
   }
 
   async tryAll(): Promise<AuthResult> {
@@ -329,6 +363,14 @@ class AuthRun {
   // Tries one mechanism, with retries after a temporary failure and one fresh token after
   // `invalid-token`; returns the result on success, undefined to move on.
   async #tryMechanism(descriptor: MechanismDescriptor): Promise<AuthResult | undefined> {
+    if (this.#minQop !== "auth" && !descriptor.properties.offersSecurityLayer) {
+      this.#note({
+        mechanism: descriptor.name,
+        result: "insufficient-protection",
+        detail: `${descriptor.name} has no security layer, and minQop is ${this.#minQop}`,
+      });
+      return undefined;
+    }
     let retries = this.#options.temporaryRetries ?? 1;
     let refreshToken = false;
     for (;;) {
@@ -369,6 +411,14 @@ class AuthRun {
     let outcome: SaslOutcome | undefined;
     try {
       outcome = await session.authenticate(client, { registry: this.#registry });
+      if (QOP_RANK[outcome.qop] < QOP_RANK[this.#minQop]) {
+        // Authenticated, but without the protection asked for: this connection carries nothing.
+        session.close();
+        throw new SmtpError(
+          "insufficient-protection",
+          `${descriptor.name} ended with qop=${outcome.qop}, below minQop ${this.#minQop}`,
+        );
+      }
       if (this.#options.verifyAfterAuth ?? true) await session.noop();
       return { outcome };
     } catch (error) {
@@ -385,8 +435,17 @@ class AuthRun {
       channelBindings: session.transport.channelBindings?.(),
       offered: session.capabilities?.auth ?? [],
       refreshToken,
-      options: { digestMd5: this.#options.digestMd5, scram: this.#options.scram },
+      options: { digestMd5: this.#digestMd5(), scram: this.#options.scram },
     };
+  }
+
+  // DIGEST-MD5 is offered only what minQop allows; the strongest the server offers wins.
+  #digestMd5(): DigestMd5MechanismOptions | undefined {
+    const digest = this.#options.digestMd5;
+    if (this.#minQop === "auth") return digest;
+    const rank = QOP_RANK[this.#minQop];
+    const qop = (digest?.qop ?? QOPS_STRONGEST_FIRST).filter((q) => QOP_RANK[q] >= rank);
+    return { ...digest, qop };
   }
 
   #negotiate(session: SmtpSession, preferred?: readonly string[]) {
@@ -420,7 +479,16 @@ class AuthRun {
   }
 
   #failedAttempt(name: string, tried: Exclude<TryResult, { outcome: SaslOutcome }>): AttemptResult {
-    const { result, reply } = classifyAuthFailure(tried.failure, tried.afterAuth !== undefined);
+    const classified = classifyAuthFailure(tried.failure, tried.afterAuth !== undefined);
+    const { reply } = classified;
+    // A server that refused inside the exchange (SCRAM `e=invalid-proof`) made the decision,
+    // not saslkit: the client only cancelled what the server had already ended.
+    const verdict = tried.client?.serverError?.code;
+    const result: AttemptResult = classified.result !== "client-error" || verdict === undefined
+      ? classified.result
+      : verdict === "authentication-failed"
+      ? "bad-credentials"
+      : "rejected";
     // 421: the server is closing this connection; a retry needs a new one.
     if (reply?.code === 421) this.#session?.close();
     const failure = tried.failure;
@@ -496,6 +564,18 @@ class AuthRun {
         .map((s) => `${s.name}: ${s.reason}`),
     ].join(", ");
     const lastReply = [...attempts].reverse().find((a) => a.reply)?.reply;
+    const tooWeak = attempts.length > 0 &&
+      attempts.every((a) => a.result === "insufficient-protection");
+    if (tooWeak) {
+      return new SmtpAuthError(
+        "insufficient-protection",
+        `no mechanism gave the protection asked for (minQop ${this.#minQop}): ` +
+          attempts.map((a) => a.detail ?? `${a.mechanism}: ${a.result}`).join("; "),
+        attempts,
+        lastReply,
+        skipped,
+      );
+    }
     return new SmtpAuthError(
       attempts.length === 0 ? "no-mechanism" : "auth-rejected",
       `authentication failed (${summary || "the server offers no usable AUTH mechanism"})`,
@@ -518,14 +598,16 @@ async function openSession(
     security: security === "tls" ? "tls" : "none",
     rejectUnauthorized: options.rejectUnauthorized,
     ca: options.ca,
+    clientCertificate: options.clientCertificate,
     timeoutMs: options.timeoutMs,
   });
   let opened: SmtpSession | undefined;
   try {
-    opened = await SmtpSession.open(transport, {
-      timeoutMs: options.timeoutMs,
-      transcript: options.transcript,
-    });
+    opened = await openGreeted(
+      transport,
+      { timeoutMs: options.timeoutMs, transcript: options.transcript },
+      { host: options.host, port },
+    );
     const ehloName = options.ehloName ?? "localhost";
     const capabilities = await opened.ehlo(ehloName);
     if (!opened.secure && security !== "none" && security !== "tls") {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { defaultRegistry, MechanismRegistry } from "@saslkit/sasl";
 import { authenticate, type AuthenticateOptions, SmtpAuthError } from "./policy.ts";
 import { InMemoryMechanismMemory } from "./memory.ts";
 import type { TranscriptEntry } from "./transcript.ts";
@@ -348,4 +349,90 @@ Deno.test("options from plain JavaScript: typed errors, never a crash or a silen
     assert.equal(error.code, "invalid-argument");
     assert.ok(!String(error.message).includes(PASSWORD));
   }
+});
+
+Deno.test("minQop: mechanisms without a layer are not tried; DIGEST-MD5 gets a layer", async () => {
+  await withServer({}, async (server, base) => {
+    const { session, mechanism, outcome, attempts } = await authenticate({
+      ...base,
+      connect: via(server),
+      mechanisms: ["CRAM-MD5", "DIGEST-MD5"],
+      minQop: "auth-int",
+    });
+    assert.equal(mechanism, "DIGEST-MD5");
+    assert.notEqual(outcome.qop, "auth");
+    assert.deepEqual(results(attempts), [
+      "CRAM-MD5:insufficient-protection",
+      "DIGEST-MD5:authenticated",
+    ]);
+    assert.match(attempts[0].detail!, /CRAM-MD5 has no security layer, and minQop is auth-int/);
+    // CRAM-MD5 was refused without a connection, let alone a password.
+    assert.equal(server.connections, 1);
+    await session.sendMail({ from: "a@example.com", to: "b@example.com", data: "x\r\n" });
+    await session.quit();
+    assert.equal(server.messages[0].qop, outcome.qop);
+  });
+});
+
+Deno.test("minQop against a server without layers: insufficient-protection, clearly", async () => {
+  await withServer({ digestQop: ["auth"] }, async (server, base) => {
+    await assert.rejects(
+      authenticate({ ...base, connect: via(server), minQop: "auth-conf" }),
+      (error: SmtpAuthError) => {
+        assert.ok(error instanceof SmtpAuthError);
+        assert.equal(error.code, "insufficient-protection");
+        assert.match(
+          error.message,
+          /no mechanism gave the protection asked for \(minQop auth-conf\)/,
+        );
+        assert.match(error.message, /the server offers qop auth/);
+        assert.ok(error.attempts.every((a) => a.result === "insufficient-protection"));
+        return true;
+      },
+    );
+    assert.equal(server.messages.length, 0);
+  });
+});
+
+Deno.test("minQop: an exchange that ends below it is a failed attempt, its connection closed", async () => {
+  // A mechanism that claims a layer but ends with qop=auth (CRAM-MD5 in disguise).
+  const cram = defaultRegistry.get("CRAM-MD5")!;
+  const liar = { ...cram, properties: { ...cram.properties, offersSecurityLayer: true } };
+  const registry = new MechanismRegistry([liar, defaultRegistry.get("DIGEST-MD5")!]);
+  await withServer({}, async (server, base) => {
+    const { mechanism, attempts, session } = await authenticate({
+      ...base,
+      connect: via(server),
+      registry,
+      mechanisms: ["CRAM-MD5", "DIGEST-MD5"],
+      minQop: "auth-int",
+    });
+    assert.equal(mechanism, "DIGEST-MD5");
+    assert.deepEqual(results(attempts), [
+      "CRAM-MD5:insufficient-protection",
+      "DIGEST-MD5:authenticated",
+    ]);
+    assert.match(attempts[0].detail!, /CRAM-MD5 ended with qop=auth, below minQop auth-int/);
+    assert.equal(attempts[0].qop, "auth");
+    // The authenticated but unprotected connection was closed; DIGEST-MD5 had a new one.
+    assert.equal(server.connections, 2);
+    await session.quit();
+  });
+  await assert.rejects(
+    authenticate({
+      host: "h",
+      credentials: { username: "u", password: "p" },
+      minQop: "strong" as unknown as "auth",
+    }),
+    (e: SmtpAuthError) => e.code === "invalid-argument" && /minQop must be/.test(e.message),
+  );
+  await assert.rejects(
+    authenticate({
+      host: "h",
+      credentials: { username: "u", password: "p" },
+      minQop: "auth-conf",
+      digestMd5: { qop: ["auth", "auth-int"] },
+    }),
+    (e: SmtpAuthError) => e.code === "invalid-argument" && /as strong as minQop/.test(e.message),
+  );
 });

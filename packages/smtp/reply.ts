@@ -6,16 +6,9 @@
 
 import { SmtpError } from "./error.ts";
 import { escapeControls } from "./_bytes.ts";
+import type { SmtpReply } from "./smtp_reply.ts";
 
-/** One complete, possibly multi-line, server reply. */
-export interface SmtpReply {
-  /** The three-digit reply code. */
-  readonly code: number;
-  /** The enhanced status code (`5.7.8`) of the first line, when the server sends them. */
-  readonly enhancedCode?: string;
-  /** The text of each line, without the code, separator or enhanced code. */
-  readonly lines: readonly string[];
-}
+export type { SmtpReply } from "./smtp_reply.ts";
 
 const LINE = /^(\d{3})([ -]|$)(.*)$/;
 const ENHANCED = /^([245]\.\d{1,3}\.\d{1,3})(?: |$)/;
@@ -26,7 +19,7 @@ const ENHANCED = /^([245]\.\d{1,3}\.\d{1,3})(?: |$)/;
  *
  * @example
  * ```ts
- * import { ReplyParser } from "@saslkit/smtp";
+ * import { ReplyParser } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * const parser = new ReplyParser();
@@ -92,7 +85,7 @@ export class ReplyParser {
  *
  * @example
  * ```ts
- * import { formatReply } from "@saslkit/smtp";
+ * import { formatReply } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * assert.equal(formatReply({ code: 454, enhancedCode: "4.7.0", lines: ["Try later"] }),

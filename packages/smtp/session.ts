@@ -24,6 +24,13 @@ import { formatReply, ReplyParser, type SmtpReply } from "./reply.ts";
 import type { SmtpTransport } from "./transport.ts";
 import { describeChallenge, redactClientMessage, type TranscriptSink } from "./transcript.ts";
 import { concat } from "./_bytes.ts";
+import {
+  type RejectedRecipient,
+  type SendMailOptions,
+  type SendMailResult,
+  SmtpSendError,
+} from "./mail.ts";
+import { checkMessage, queueIdOf } from "./_mail.ts";
 
 /** Options of {@linkcode SmtpSession.open}. */
 export interface SmtpSessionOptions {
@@ -38,8 +45,8 @@ export interface SmtpSessionOptions {
 /** Options of {@linkcode SmtpSession.authenticate}. */
 export interface SessionAuthOptions {
   /**
-   * Where the mechanism's transcript redaction is looked up; default `defaultRegistry` of
-   * `@saslkit/sasl`. A mechanism it does not know is shown as `***`.
+   * Where the mechanism's transcript redaction is looked up; default `SMTP_REGISTRY`. A
+   * mechanism it does not know is shown as `***`.
    */
   readonly registry?: MechanismRegistry;
 }
@@ -48,6 +55,18 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const CRLF = encoder.encode("\r\n");
 const MAX_SASL_ROUNDS = 16;
+
+// A deadline never keeps a process alive by itself: an open transport does. (A transport
+// that owns no socket, such as one over another client's connection, may be abandoned.)
+function unref(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "object" && timer !== null && "unref" in timer) {
+    (timer as { unref(): void }).unref();
+  } else {
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(
+      timer as unknown as number,
+    );
+  }
+}
 
 function assertCommandText(text: string, what: string): void {
   if (/[\r\n]/.test(text)) {
@@ -326,42 +345,68 @@ export class SmtpSession {
   }
 
   /**
-   * Sends a whole message: MAIL FROM, RCPT TO for each recipient, DATA with dot-stuffing.
+   * Sends one message: MAIL FROM, RCPT TO for each recipient, DATA with dot-stuffing. Every
+   * field is checked at run time, so a JavaScript caller gets a typed error, not a mangled
+   * envelope: `to` may be one address, a comma-separated string or an array; a display name
+   * (`"Fred" <fred@example.com>`) is read, and only the address goes into the envelope. Give
+   * either `data` (the whole message, headers included) or `text` (and `subject`) to have the
+   * headers built by {@linkcode buildMessage}.
    *
-   * @param message `from`, `to` and `data` (the message with headers; line endings are made CRLF).
-   * @throws {SmtpError} `rejected` with the reply that refused the message.
+   * A recipient the server refuses is reported in `rejected` and the message still goes to the
+   * others, unless `requireAllRecipients` is set. `BODY=8BITMIME` is declared for a non-ASCII
+   * message when the server offers it; a non-ASCII address needs SMTPUTF8.
+   *
+   * @param message Envelope and content; see {@linkcode SendMailOptions}.
+   * @returns Accepted and rejected recipients, the queue id and every reply.
+   * @throws {SmtpSendError} `rejected` when the server refused the sender, every recipient (or
+   * one, with `requireAllRecipients`), or the message; {@linkcode SmtpError} `invalid-argument`
+   * for a bad field, `not-supported` for a non-ASCII address without SMTPUTF8, or a connection
+   * error. After a refusal the session is reset (RSET) and can send another message.
    */
-  async sendMail(
-    message: {
-      readonly from: string;
-      readonly to: readonly string[];
-      readonly data: string | Uint8Array;
-    },
-  ): Promise<SmtpReply> {
-    for (const address of [message.from, ...message.to]) {
-      if (/[\r\n<>]/.test(address)) {
-        throw new SmtpError("invalid-argument", "an address must not contain CR, LF, < or >");
-      }
+  async sendMail(message: SendMailOptions): Promise<SendMailResult> {
+    const checked = checkMessage(message, this.#capabilities);
+    const replies: { command: string; reply: SmtpReply }[] = [];
+    const send = async (command: string): Promise<SmtpReply> => {
+      const reply = await this.command(command);
+      replies.push({ command, reply });
+      return reply;
+    };
+    const accepted: string[] = [];
+    const rejected: RejectedRecipient[] = [];
+    const refuse = async (what: string, reply?: SmtpReply): Promise<never> => {
+      if (!this.#closed) await this.command("RSET").catch(() => undefined);
+      throw new SmtpSendError(what, { reply, accepted, rejected, replies });
+    };
+    const mail = await send(`MAIL FROM:<${checked.from}>${checked.parameters}`);
+    if (mail.code !== 250) await refuse(`MAIL FROM refused: ${formatReply(mail)}`, mail);
+    for (const to of checked.recipients) {
+      const reply = await send(`RCPT TO:<${to}>`);
+      if (reply.code === 250 || reply.code === 251) accepted.push(to);
+      else rejected.push({ address: to, reply });
     }
-    if (message.to.length === 0) throw new SmtpError("invalid-argument", "no recipients");
-    try {
-      this.#expect(await this.command(`MAIL FROM:<${message.from}>`), [250], "MAIL FROM");
-      for (const to of message.to) {
-        this.#expect(await this.command(`RCPT TO:<${to}>`), [250, 251], "RCPT TO");
-      }
-      this.#expect(await this.command("DATA"), [354], "DATA");
-    } catch (error) {
-      // Leave the session ready for another message.
-      if (error instanceof SmtpError && error.code === "rejected" && !this.#closed) {
-        await this.command("RSET").catch(() => undefined);
-      }
-      throw error;
+    if (accepted.length === 0) {
+      await refuse(
+        `every recipient was refused: ${rejected.map((r) => formatReply(r.reply))[0]}`,
+        rejected[0]?.reply,
+      );
     }
-    const { bytes, lines } = dotStuff(message.data);
+    if (rejected.length > 0 && checked.requireAllRecipients) {
+      await refuse(
+        `${rejected.length} of ${checked.recipients.length} recipients refused ` +
+          `(requireAllRecipients): ${formatReply(rejected[0].reply)}`,
+        rejected[0].reply,
+      );
+    }
+    const data = await send("DATA");
+    if (data.code !== 354) await refuse(`DATA refused: ${formatReply(data)}`, data);
+    const { bytes, lines } = dotStuff(checked.data);
     await this.#write(bytes);
     this.#note("C", `(message, ${lines} lines)`);
     this.#note("C", ".");
-    return this.#expect(await this.#readReply(), [250], "the message");
+    const final = await this.#readReply();
+    replies.push({ command: ".", reply: final });
+    if (final.code !== 250) await refuse(`the message was refused: ${formatReply(final)}`, final);
+    return { accepted, rejected, queueId: queueIdOf(final), reply: final, replies };
   }
 
   /** Sends QUIT and closes the connection; never throws. */
@@ -495,6 +540,7 @@ export class SmtpSession {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SmtpError("timeout", message)), remaining);
+      unref(timer);
     });
     try {
       return await Promise.race([work, timeout]);

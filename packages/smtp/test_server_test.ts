@@ -17,6 +17,8 @@ import {
   type SecurityLayer,
 } from "@saslkit/sasl";
 import { parseEhloAuth } from "./ehlo.ts";
+import { SmtpSession } from "./session.ts";
+import { connectTcp } from "./transport.ts";
 import { startTestServer, type TestServer, type TestServerOptions } from "./test_server.ts";
 
 const encoder = new TextEncoder();
@@ -346,15 +348,15 @@ Deno.test("test server: mechanisms in the given order, AUTH= form, or no AUTH at
       const reply = await ehlo(client);
       assert.ok(reply.lines.includes("AUTH PLAIN XOAUTH2 CRAM-MD5"));
       assert.ok(reply.lines.includes("AUTH=PLAIN XOAUTH2 CRAM-MD5"));
-      // Advertised, but no server side here.
+      // Advertised, but the test server has no token validator for it.
       await client.command(
-        "AUTH XOAUTH2 dG9rZW4=",
+        "AUTH XOAUTH2 czNjcjN0VDBr",
         504,
         "504 5.5.4 Unrecognized authentication type",
       );
       await client.command("AUTH LOGIN", 504, "504 5.3.3 AUTH mechanism LOGIN not available");
       await client.quit();
-      assertNoSecret(server, "dG9rZW4=", "token");
+      assertNoSecret(server, "czNjcjN0VDBr", "s3cr3tT0k");
     },
   );
   await withServer({ mechanisms: [], users: {} }, async (server) => {
@@ -965,4 +967,34 @@ Deno.test({
       assertNoSecret(server, "secret");
     });
   },
+});
+
+Deno.test("onMessage sees each message with its queue id; a listener that throws changes nothing", async () => {
+  const seen: string[] = [];
+  const server = await startTestServer({
+    requireAuth: false,
+    onMessage: (message) => {
+      seen.push(`${message.queueId} ${message.to.join(",")}`);
+      throw new Error("listener bug");
+    },
+  });
+  try {
+    const session = await SmtpSession.open(
+      await connectTcp({ host: server.hostname, port: server.port }),
+      { timeoutMs: 3000 },
+    );
+    await session.ehlo("client.example.com");
+    for (const to of ["b@example.com", "c@example.com"]) {
+      const sent = await session.sendMail({ from: "a@example.com", to, data: "x\r\n" });
+      assert.equal(sent.queueId, server.messages.at(-1)!.queueId);
+    }
+    await session.quit();
+    assert.deepEqual(seen, ["5AQK00000001 b@example.com", "5AQK00000002 c@example.com"]);
+    await assert.rejects(
+      startTestServer({ onMessage: "log" as unknown as () => void }),
+      /onMessage must be a function/,
+    );
+  } finally {
+    await server.close();
+  }
 });

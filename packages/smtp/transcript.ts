@@ -5,7 +5,8 @@
  * @module
  */
 
-import { defaultRegistry, type MechanismRegistry, type RedactionStep } from "@saslkit/sasl";
+import type { MechanismRegistry, RedactionStep } from "@saslkit/sasl";
+import { SMTP_REGISTRY } from "./mechanisms.ts";
 import { escapeControls } from "./_bytes.ts";
 
 /** One line of a transcript. */
@@ -36,12 +37,12 @@ function printable(bytes: Uint8Array): string {
  * @param mechanism The mechanism name, any case.
  * @param message The decoded client message.
  * @param step The challenge it answers (LOGIN tells a username from a password by it).
- * @param registry Where the mechanism is looked up; default `defaultRegistry`.
+ * @param registry Where the mechanism is looked up; default `SMTP_REGISTRY`.
  * @returns The message with secrets as `***` and control characters escaped.
  *
  * @example
  * ```ts
- * import { redactClientMessage } from "@saslkit/smtp";
+ * import { redactClientMessage } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * const enc = new TextEncoder();
@@ -61,7 +62,7 @@ export function redactClientMessage(
   mechanism: string,
   message: Uint8Array,
   step: RedactionStep = {},
-  registry: MechanismRegistry = defaultRegistry,
+  registry: MechanismRegistry = SMTP_REGISTRY,
 ): string {
   if (message.length === 0) return "(empty)";
   const descriptor = registry.get(mechanism);
@@ -74,7 +75,7 @@ export function redactClientMessage(
  *
  * @example
  * ```ts
- * import { describeChallenge } from "@saslkit/smtp";
+ * import { describeChallenge } from "@saslkit/smtp/low-level";
  * import assert from "node:assert/strict";
  *
  * assert.equal(describeChallenge(new TextEncoder().encode("Username:")), "Username:");

@@ -7,8 +7,8 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { Buffer } from "node:buffer";
-import type { ChannelBindings, ChannelBindingType } from "@saslkit/sasl";
+import type { ChannelBindings } from "@saslkit/sasl";
+import { channelBindingsOf } from "./_channel_bindings.ts";
 import { SmtpError } from "./error.ts";
 
 /**
@@ -34,6 +34,8 @@ export interface SmtpTransport {
    * (RFC 5929, RFC 9266); empty on a plain stream.
    */
   channelBindings?(): ChannelBindings;
+  /** The TLS protocol version in force (`TLSv1.3`), where the runtime tells; absent on plain. */
+  tlsVersion?(): string | undefined;
 }
 
 /** Options of {@linkcode connectTcp}. */
@@ -50,6 +52,11 @@ export interface ConnectOptions {
   readonly ca?: string | readonly string[];
   /** The name to check the certificate against; default `host`. */
   readonly servername?: string;
+  /**
+   * A client certificate and its key (PEM) to present in the TLS handshake (implicit TLS or
+   * STARTTLS), for servers that authenticate it, as SASL EXTERNAL does.
+   */
+  readonly clientCertificate?: { readonly key: string; readonly cert: string };
   /** Connection timeout in milliseconds; default 30000. */
   readonly timeoutMs?: number;
 }
@@ -66,8 +73,20 @@ class SocketTransport implements SmtpTransport {
   #error?: Error;
   #waiter?: () => void;
   #secure: boolean;
+  #first = true;
   readonly #options: ConnectOptions;
   readonly #onData = (chunk: Uint8Array) => {
+    if (this.#first && !this.#secure && chunk[0] === 0x16 && chunk[1] === 0x03) {
+      // A TLS record (handshake, version 3.x) where a greeting belongs: an implicit-TLS port.
+      this.#error = new SmtpError(
+        "tls-expected",
+        `${this.#options.host}:${this.#options.port} speaks TLS from the first byte, not ` +
+          `plaintext SMTP: use implicit TLS (security: "tls", --tls)`,
+      );
+      this.#socket.destroy();
+    }
+    this.#first = false;
+    if (this.#error) return;
     this.#chunks.push(new Uint8Array(chunk));
     this.#buffered += chunk.length;
     if (this.#buffered > HIGH_WATER) this.#socket.pause();
@@ -124,6 +143,7 @@ class SocketTransport implements SmtpTransport {
       if (this.#buffered <= HIGH_WATER && this.#socket.isPaused()) this.#socket.resume();
       return chunk;
     }
+    if (this.#error instanceof SmtpError && this.#error.code === "tls-expected") throw this.#error;
     return null;
   }
 
@@ -178,24 +198,16 @@ class SocketTransport implements SmtpTransport {
     this.#attach(secured);
   }
 
+  tlsVersion(): string | undefined {
+    const socket = this.#socket as tls.TLSSocket;
+    if (!this.#secure || typeof socket.getProtocol !== "function") return undefined;
+    return socket.getProtocol() ?? undefined;
+  }
+
   channelBindings(): ChannelBindings {
     const socket = this.#socket as tls.TLSSocket;
     if (!this.#secure || typeof socket.getProtocol !== "function") return {};
-    const bindings: Partial<Record<ChannelBindingType, Uint8Array>> = {};
-    // Each type the runtime cannot give is left out; Deno 2.9 has no exportKeyingMaterial.
-    try {
-      if (socket.getProtocol() === "TLSv1.3") {
-        const data = socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding", Buffer.alloc(0));
-        bindings["tls-exporter"] = new Uint8Array(data);
-      } else {
-        // RFC 5929 §3.1: the first Finished message of the handshake, the client's here.
-        const finished = socket.getFinished();
-        if (finished) bindings["tls-unique"] = new Uint8Array(finished);
-      }
-    } catch {
-      // Absent, as documented.
-    }
-    return bindings;
+    return channelBindingsOf(socket, "client");
   }
 }
 
@@ -210,6 +222,8 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
         ? undefined
         : options.servername ?? options.host,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
+      key: options.clientCertificate?.key,
+      cert: options.clientCertificate?.cert,
       ca: options.ca as string | string[] | undefined,
     });
     const timer = setTimeout(() => {
@@ -224,9 +238,101 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
     secured.once("error", (error: Error) => {
       clearTimeout(timer);
       secured.destroy();
-      reject(new SmtpError("tls", `TLS failed: ${error.message}`, { cause: error }));
+      reject(tlsError(error, options));
     });
   });
+}
+
+const UNTRUSTED = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+]);
+
+/**
+ * A TLS handshake failure as an error that says what to do: a plaintext answer (OpenSSL's
+ * record-layer errors), an untrusted or mismatched certificate, or anything else as `tls`.
+ */
+export function tlsError(
+  error: Error & { code?: string },
+  options: { host: string; port?: number; servername?: string },
+): SmtpError {
+  const where = options.port ? `${options.host}:${options.port}` : options.host;
+  const code = error.code ?? "";
+  // OpenSSL says "wrong version number", BoringSSL (Bun) "WRONG_VERSION_NUMBER".
+  const text = `${error.message} ${code}`.replaceAll("_", " ");
+  if (
+    /wrong version number|packet length too long|unknown protocol|http request|InvalidContentType|corrupt message/i
+      .test(text)
+  ) {
+    return new SmtpError(
+      "plaintext-server",
+      `${where} answered in plaintext, not TLS: it is not an implicit-TLS port; drop --tls ` +
+        `(security: "tls") and use STARTTLS (port 587 or 25)`,
+      { cause: error },
+    );
+  }
+  if (
+    UNTRUSTED.has(code) ||
+    /self[- ]signed|unable to (?:verify|get) .*(?:issuer|certificate)|UnknownIssuer/i.test(text)
+  ) {
+    return new SmtpError(
+      "untrusted-certificate",
+      `the certificate of ${where} is not trusted (${
+        code || error.message
+      }): if the server uses a private CA or a self-signed certificate, trust it with ` +
+        `--ca FILE (the ca option: its PEM certificate); --insecure only for tests`,
+      { cause: error },
+    );
+  }
+  if (
+    code === "ERR_TLS_CERT_ALTNAME_INVALID" || /altnames|does not match|NotValidForName/i.test(text)
+  ) {
+    return new SmtpError(
+      "untrusted-certificate",
+      `the certificate of ${where} does not name ${options.servername ?? options.host}: ` +
+        `connect by the name it carries, or give it with --servername (the servername option)`,
+      { cause: error },
+    );
+  }
+  if (code === "CERT_HAS_EXPIRED" || /expired/i.test(text)) {
+    return new SmtpError(
+      "untrusted-certificate",
+      `the certificate of ${where} has expired`,
+      { cause: error },
+    );
+  }
+  return new SmtpError("tls", `TLS failed: ${error.message}`, { cause: error });
+}
+
+/**
+ * Refuses a host that carries a port (`127.0.0.1:2525`) or a scheme, which would otherwise
+ * become a DNS lookup of the whole string.
+ *
+ * @throws {SmtpError} `invalid-argument`, naming the port to pass instead.
+ */
+export function checkHost(host: unknown, what = "host"): string {
+  if (typeof host !== "string" || host === "") {
+    throw new SmtpError("invalid-argument", `${what} must be a non-empty string`);
+  }
+  const withPort = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/.exec(host);
+  if (withPort) {
+    throw new SmtpError(
+      "invalid-argument",
+      `${what} must not carry a port: pass host "${withPort[1].replace(/^\[|\]$/g, "")}" ` +
+        `and port ${withPort[2]}`,
+    );
+  }
+  if (/^[a-z]+:\/\//i.test(host) || /[\s/@]/.test(host)) {
+    throw new SmtpError(
+      "invalid-argument",
+      `${what} must be a host name or an address, without scheme, path or user`,
+    );
+  }
+  return host;
 }
 
 /**
@@ -244,6 +350,7 @@ function tlsConnect(options: ConnectOptions, socket?: net.Socket): Promise<tls.T
  * ```
  */
 export async function connectTcp(options: ConnectOptions): Promise<SmtpTransport> {
+  checkHost(options.host);
   if (options.security === "tls") {
     return new SocketTransport(await tlsConnect(options), true, options);
   }

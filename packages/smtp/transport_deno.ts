@@ -8,7 +8,7 @@
 
 import type { ChannelBindings } from "@saslkit/sasl";
 import { SmtpError } from "./error.ts";
-import type { ConnectOptions, SmtpTransport } from "./transport.ts";
+import { checkHost, type ConnectOptions, type SmtpTransport, tlsError } from "./transport.ts";
 
 // The few Deno APIs used, typed here so that the package also compiles where Deno's types are
 // absent (the npm build).
@@ -96,7 +96,7 @@ class DenoTransport implements SmtpTransport {
       await this.#conn.handshake?.();
     } catch (error) {
       this.close();
-      throw new SmtpError("tls", `TLS failed: ${(error as Error).message}`, { cause: error });
+      throw tlsError(error as Error, { host: servername, servername });
     }
     this.#secure = true;
   }
@@ -126,6 +126,7 @@ class DenoTransport implements SmtpTransport {
  * ```
  */
 export async function connectDeno(options: ConnectOptions): Promise<SmtpTransport> {
+  checkHost(options.host);
   const deno = denoApi();
   if (options.rejectUnauthorized === false) {
     throw new SmtpError(
@@ -149,9 +150,11 @@ export async function connectDeno(options: ConnectOptions): Promise<SmtpTranspor
   let timedOut = false;
   // Implicit TLS is a plain connection upgraded at once, so that the certificate is checked
   // against `servername` while the socket goes to `host`.
+  let handshaking = false;
   const connecting = (async () => {
     const conn = await deno.connect({ hostname: options.host, port: options.port });
     if (options.security !== "tls") return conn;
+    handshaking = true;
     try {
       const secured = await deno.startTls(conn, {
         hostname: options.servername ?? options.host,
@@ -181,6 +184,7 @@ export async function connectDeno(options: ConnectOptions): Promise<SmtpTranspor
     return new DenoTransport(conn, options.security === "tls", caCerts);
   } catch (error) {
     if (error instanceof SmtpError) throw error;
+    if (handshaking) throw tlsError(error as Error, options);
     throw new SmtpError(
       options.security === "tls" ? "tls" : "connection-failed",
       `cannot connect to ${options.host}:${options.port}: ${(error as Error).message}`,

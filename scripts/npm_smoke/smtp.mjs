@@ -2,8 +2,11 @@
 import assert from "node:assert/strict";
 
 export default async function smoke(smtp) {
+  // The parsers live behind the low-level subpath; the root keeps what applications call.
+  assert.equal(smtp.parseEhloAuth, undefined);
+  const lowLevel = await import("@saslkit/smtp/low-level");
   assert.deepEqual(
-    smtp.parseEhloAuth([
+    lowLevel.parseEhloAuth([
       "250-mail.example.com Hello",
       "250-AUTH digest-md5 CRAM-MD5",
       "250-AUTH=LOGIN PLAIN CRAM-MD5",
@@ -11,7 +14,7 @@ export default async function smoke(smtp) {
     ]),
     ["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"],
   );
-  assert.deepEqual(smtp.parseEhloAuth(["250 STARTTLS"]), []);
+  assert.deepEqual(lowLevel.parseEhloAuth(["250 STARTTLS"]), []);
 
   // The whole job in plain Node, from the tarballs: the embedded Sendmail-like server, a
   // DIGEST-MD5 confidentiality layer on the wire, and the fallback after a drop behind 235.
@@ -40,7 +43,22 @@ export default async function smoke(smtp) {
       result.attempts.map((a) => `${a.mechanism}:${a.result}`),
       ["CRAM-MD5:dropped-after-auth", "DIGEST-MD5:authenticated"],
     );
+    // sendMail from untyped code: a string recipient is one recipient, and the queue id is read.
+    const sent = await result.session.sendMail({
+      from: '"A" <a@example.com>',
+      to: "b@example.com",
+      subject: "smoke",
+      text: "hi\n",
+    });
+    assert.deepEqual(sent.accepted, ["b@example.com"]);
+    assert.match(sent.queueId, /^5AQK\d{8}$/);
     await result.session.quit();
+
+    // Node's OpenSSL words for a plaintext answer to implicit TLS become a code with advice.
+    await assert.rejects(
+      smtp.connectTcp({ host: server.hostname, port: server.port, security: "tls" }),
+      (error) => error.code === "plaintext-server" && /answered in plaintext/.test(error.message),
+    );
   } finally {
     await server.close();
   }

@@ -1,5 +1,6 @@
 // Type-checked against the installed @saslkit/smtp .d.ts files; see README.md.
-import { authenticate, type AuthResult, parseEhloAuth, SmtpAuthError } from "@saslkit/smtp";
+import { authenticate, type AuthResult, SmtpAuthError } from "@saslkit/smtp";
+import { parseEhloAuth } from "@saslkit/smtp/low-level";
 import { startTestServer, type TestServer } from "@saslkit/smtp/test-server";
 
 const mechanisms: string[] = parseEhloAuth(["250 AUTH PLAIN"] as const);

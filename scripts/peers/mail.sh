@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the SMTP test peers of packages/smtp/interop/: Sendmail + Cyrus SASL (apt) and
-# Postfix + Dovecot SASL. Idempotent and silent when everything is present.
+# Postfix + Dovecot SASL, and the clients that check them from the wire independently of saslkit
+# (swaks, Perl's Net::SMTP, GNU SASL's `gsasl --smtp` for SCRAM, openssl for the test
+# certificates). Idempotent and silent when everything is present.
 #
 # Debian's sendmail-bin and postfix conflict (both provide mail-transport-agent), so Sendmail
 # comes from apt and Postfix is unpacked (apt-get download + dpkg -x) into a private prefix,
@@ -14,7 +16,8 @@ set -euo pipefail
 
 prefix=${SASLKIT_POSTFIX_PREFIX:-/opt/saslkit-postfix}
 packages=(sendmail-bin sendmail-cf m4 sasl2-bin libsasl2-modules libsasl2-modules-db swaks
-  libauthen-sasl-perl libcrypt-rc4-perl libdigest-hmac-perl dovecot-core)
+  libauthen-sasl-perl libcrypt-rc4-perl libdigest-hmac-perl dovecot-core dovecot-submissiond gsasl
+  openssl)
 # Libraries the unpacked Postfix links against; apt does not know it needs them.
 postfix_libs=(libdb5.3 libicu72 libnsl2 libsasl2-2 libssl3)
 

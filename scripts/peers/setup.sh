@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite talks to, where this machine allows it (root and apt):
-#   - Cyrus SASL's library, plugins and headers, for the DIGEST-MD5 interop peer (sasl_dev.sh);
+#   - Cyrus SASL's library, plugins and headers, for the DIGEST-MD5 and SCRAM interop peer
+#     (sasl_dev.sh);
+#   - GNU SASL's gsasl and PostgreSQL 15, for the SCRAM interop tests (scram_peers.sh);
 #   - a JDK, for javax.security.sasl's DIGEST-MD5 peer;
-#   - Sendmail with Cyrus SASL, Postfix and Dovecot, swaks and Perl's Authen::SASL (mail.sh).
+#   - Sendmail with Cyrus SASL, Postfix and Dovecot, swaks and Perl's Authen::SASL (mail.sh);
+#   - Prosody and OpenLDAP slapd, for the xmpp.js and ldapts adapters (xmpp_ldap.sh).
 # The tests start and stop the servers themselves, on 127.0.0.1 only.
 # Where an install is impossible this says so loudly; with CI=true that is a failure, because
 # nothing may be skipped in CI.
@@ -19,6 +22,7 @@ run() {
 }
 
 run "Cyrus SASL (libsasl2-dev, sasl2-bin)" bash "$here/sasl_dev.sh"
+run "SCRAM peers (gsasl, postgresql-15, openssl)" bash "$here/scram_peers.sh"
 run "Chromium (for the browser smoke test)" bash "$here/browser.sh"
 
 if ! command -v javac >/dev/null 2>&1; then
@@ -30,6 +34,8 @@ if ! command -v javac >/dev/null 2>&1; then
     failed+=("JDK (javac)")
   fi
 fi
+
+run "Prosody and OpenLDAP slapd (xmpp_ldap.sh)" bash "$here/xmpp_ldap.sh"
 
 if [[ -f "$here/mail.sh" ]]; then
   run "Sendmail/Postfix/Dovecot (mail.sh)" bash "$here/mail.sh"

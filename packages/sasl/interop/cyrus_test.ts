@@ -1,5 +1,5 @@
 // DIGEST-MD5 against Cyrus SASL 2.1.28 (Debian's libsasl2, what Sendmail and Postfix use): live
-// against the C peer in cyrus/digest_peer.c, and offline against the transcripts in
+// against the C peer in cyrus/sasl_peer.c, and offline against the transcripts in
 // testdata/cyrus/ that cyrus/generate_transcripts.ts recorded from Cyrus talking to itself.
 //
 // The live tests need the peer built (cc, libsasl2-dev and the DIGEST-MD5 and sasldb plugins;

@@ -448,9 +448,11 @@ async function expectC(peer: Peer, context: string): Promise<Uint8Array | PeerRe
 }
 
 /**
- * Runs a saslkit client against a server peer (which speaks first) to the end. The peer's
- * final `C` (rspauth) goes to `client.next` and the client's empty answer is dropped, as SMTP
- * does; with `successData` it goes to `client.finish` instead.
+ * Runs a saslkit client against a server peer to the end. When the client has an initial
+ * response (SCRAM's client-first message) it is sent first, and the server peer must wait for
+ * it; otherwise the server peer speaks first. The peer's final `C` (rspauth, SCRAM's `v=`) goes
+ * to `client.next` and the client's empty answer is dropped, as SMTP does; with `successData`
+ * it goes to `client.finish` instead.
  *
  * @throws {SaslError} from saslkit, {@linkcode PeerError} when the peer fails.
  *
@@ -468,7 +470,8 @@ export async function runClientWithPeerServer(
   const messages: ExchangeMessage[] = [];
   const initial = client.start();
   if (initial !== undefined) {
-    throw new Error("client has an initial response, but server peers speak first");
+    messages.push({ from: "client", data: initial });
+    peer.send(initial);
   }
   for (let round = 0; round < 20; round++) {
     const got = await expectC(peer, "server peer");
@@ -552,7 +555,8 @@ export async function runPeerClientWithServer(
 
 /**
  * Runs a client peer against a server peer, forwarding each message, to the end. Used to prove
- * the driver and a peer implementation before saslkit takes either side.
+ * the driver and a peer implementation before saslkit takes either side. With
+ * `initialResponse` the client peer speaks first (SCRAM).
  *
  * @throws {PeerError} when either peer fails.
  *
@@ -564,12 +568,18 @@ export async function runPeerClientWithServer(
 export async function runPeers(
   clientPeer: Peer,
   serverPeer: Peer,
-  options: ExchangeOptions = {},
+  options: ExchangeOptions & { initialResponse?: boolean } = {},
 ): Promise<PeerExchangeResult> {
   const grace = options.graceMs ?? DEFAULT_GRACE_MS;
   const messages: ExchangeMessage[] = [];
   let serverResult: PeerResult | undefined;
   let clientResult: PeerResult | undefined;
+  if (options.initialResponse) {
+    const first = await expectC(clientPeer, "client peer");
+    if (!(first instanceof Uint8Array)) throw new Error("client peer finished before starting");
+    messages.push({ from: "client", data: first });
+    serverPeer.send(first);
+  }
   for (let round = 0; round < 20; round++) {
     const challenge = await expectC(serverPeer, "server peer");
     if (!(challenge instanceof Uint8Array)) {

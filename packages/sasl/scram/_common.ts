@@ -7,17 +7,52 @@ import { SaslError, type SaslErrorCode } from "../error.ts";
 import type { MechanismProperties } from "../mechanism.ts";
 import { CHANNEL_BINDING_TYPES, type ChannelBindingType, isPrintable } from "./_messages.ts";
 
-/** The hash functions saslkit's SCRAM supports: SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-512. */
+/**
+ * The hash functions saslkit's SCRAM supports: SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-512.
+ *
+ * @example
+ * ```ts
+ * import { ScramClient, type ScramHash } from "@saslkit/sasl/scram";
+ * import assert from "node:assert/strict";
+ *
+ * const hash: ScramHash = "SHA-512";
+ * assert.equal(new ScramClient({ hash, username: "u", password: "p" }).name, "SCRAM-SHA-512");
+ * ```
+ */
 export type ScramHash = "SHA-1" | "SHA-256" | "SHA-512";
 
-/** Every {@linkcode ScramHash}, strongest first. */
+/**
+ * Every {@linkcode ScramHash}, strongest first.
+ *
+ * @example
+ * ```ts
+ * import { SCRAM_HASHES } from "@saslkit/sasl/scram";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(SCRAM_HASHES, ["SHA-512", "SHA-256", "SHA-1"]);
+ * ```
+ */
 export const SCRAM_HASHES: readonly ScramHash[] = /* @__PURE__ */ Object.freeze([
   "SHA-512",
   "SHA-256",
   "SHA-1",
 ]);
 
-/** Channel-binding data for SCRAM-PLUS: the type and the bytes the TLS layer gave for it. */
+/**
+ * Channel-binding data for SCRAM-PLUS: the type and the bytes the TLS layer gave for it.
+ *
+ * @example The tls-exporter data of a Node TLS socket (RFC 9266)
+ * ```ts ignore
+ * import type { ScramChannelBinding } from "@saslkit/sasl/scram";
+ * import type { TLSSocket } from "node:tls";
+ *
+ * declare const socket: TLSSocket; // a connected TLS 1.3 socket
+ * const binding: ScramChannelBinding = {
+ *   type: "tls-exporter",
+ *   data: socket.exportKeyingMaterial(32, "EXPORTER-Channel-Binding"),
+ * };
+ * ```
+ */
 export interface ScramChannelBinding {
   /** `tls-exporter` (RFC 9266), `tls-unique` (RFC 5929 §3) or `tls-server-end-point` (§4). */
   readonly type: ChannelBindingType;
@@ -25,13 +60,33 @@ export interface ScramChannelBinding {
   readonly data: Uint8Array;
 }
 
-/** Lowest iteration count a client accepts unless told otherwise (RFC 7677 §4: 4096). */
+/**
+ * Lowest iteration count a client accepts unless told otherwise (RFC 7677 §4: 4096); also the
+ * count `deriveScramCredentials` uses by default.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MIN_ITERATIONS } from "@saslkit/sasl/scram";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MIN_ITERATIONS, 4096);
+ * ```
+ */
 export const DEFAULT_MIN_ITERATIONS = 4096;
 /**
  * Highest iteration count a client accepts unless told otherwise: 65536, sixteen times the
  * RFC minimum. It covers the defaults of the servers in use (PostgreSQL, Dovecot, Cyrus and
  * Prosody 4096, MongoDB 15000) while bounding what a hostile server can make the client
  * spend (65536 iterations of PBKDF2-SHA-512 in plain JavaScript is a few hundred ms).
+ * Raise it with the client's `maxIterations` for a server configured higher.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_ITERATIONS } from "@saslkit/sasl/scram";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_ITERATIONS, 65536);
+ * ```
  */
 export const DEFAULT_MAX_ITERATIONS = 65536;
 

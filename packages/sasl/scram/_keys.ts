@@ -68,3 +68,25 @@ export function cacheKey(
 export function wipe(...arrays: (Uint8Array | undefined)[]): void {
   for (const array of arrays) array?.fill(0);
 }
+
+/**
+ * The salt a server gives a username it derives keys for itself: for an unknown user (so the
+ * same name always gets the same salt) and for credentials derived on the fly from a stored
+ * password (so a known user's salt looks like an unknown one's).
+ * HMAC-SHA-256(HMAC-SHA-256(secret, hash ‖ 0 ‖ username), "salt"), first 16 bytes.
+ */
+export async function stableSalt(
+  secret: Uint8Array,
+  hash: ShaName,
+  username: string,
+): Promise<Uint8Array> {
+  const seed = await userSeed(secret, hash, username);
+  const salt = (await hmacSha("SHA-256", seed, utf8("salt"))).slice(0, 16);
+  wipe(seed);
+  return salt;
+}
+
+/** The per-user seed the fake credentials of an unknown user come from. */
+export function userSeed(secret: Uint8Array, hash: ShaName, username: string): Promise<Uint8Array> {
+  return hmacSha("SHA-256", secret, utf8(`${hash}\0${username}`));
+}

@@ -10,6 +10,7 @@ import { hmacSha, sha, SHA_LENGTH, type ShaName } from "../_hash.ts";
 import { encodeBase64 } from "../base64.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, SaslOutcome } from "../mechanism.ts";
+import type { ScramCache, ScramCachedKeys } from "../registry.ts";
 import { saslprep } from "../saslprep.ts";
 import {
   checkChannelBinding,
@@ -38,52 +39,7 @@ import {
   showPeerText,
 } from "./_messages.ts";
 
-/** ClientKey and ServerKey for one (password, salt, iteration count, hash): what a cache keeps. */
-export interface ScramCachedKeys {
-  /** HMAC(SaltedPassword, "Client Key"). */
-  readonly clientKey: Uint8Array;
-  /** HMAC(SaltedPassword, "Server Key"). */
-  readonly serverKey: Uint8Array;
-}
-
-/**
- * Where a {@linkcode ScramClient} keeps the keys it derived, so that the next exchange with
- * the same password, salt, iteration count and hash skips PBKDF2 (the expensive part).
- *
- * The client calls it with an opaque key: base64 of an HMAC-SHA-256, under a random key made
- * once per process, of the hash name, the iteration count, the salt and the password. So no
- * key contains the password or lets anyone test a guess at it, and keys made in one process
- * do not match in another. The values are as good as the password for this server (ClientKey
- * lets one log in, ServerKey lets one pose as the server): keep them where you would keep the
- * password. A `get` that throws or answers a value of the wrong shape is treated as a miss.
- *
- * @example A cache of one's own
- * ```ts
- * import type { ScramCache, ScramCachedKeys } from "@saslkit/sasl/scram";
- *
- * const entries = new Map<string, ScramCachedKeys>();
- * const cache: ScramCache = {
- *   get: (key) => entries.get(key),
- *   set: (key, keys) => void entries.set(key, keys),
- * };
- * ```
- */
-export interface ScramCache {
-  /**
-   * Looks up keys.
-   *
-   * @param key The opaque key.
-   * @returns The keys, or `undefined`.
-   */
-  get(key: string): ScramCachedKeys | undefined | Promise<ScramCachedKeys | undefined>;
-  /**
-   * Stores keys (copies the client will not modify).
-   *
-   * @param key The opaque key.
-   * @param keys ClientKey and ServerKey.
-   */
-  set(key: string, keys: ScramCachedKeys): void | Promise<void>;
-}
+export type { ScramCache, ScramCachedKeys };
 
 /**
  * A bounded in-memory {@linkcode ScramCache}: the least recently used entry goes first.
@@ -267,6 +223,9 @@ export class ScramClient implements ClientMechanism {
   readonly #cache: ScramCache | undefined;
   #expectedServerSignature: Uint8Array | undefined;
   #serverFinal: Uint8Array | undefined;
+  #serverError: ScramServerError | undefined;
+  // The server's iteration count, reported in the outcome (a probe shows it).
+  #iterations: number | undefined;
 
   /**
    * Prepares the credentials and the first message.
@@ -417,13 +376,15 @@ export class ScramClient implements ClientMechanism {
     }
     this.#state = "finished";
     this.#wipe();
+    const iterations = this.#iterations!;
     return this.#authorizationId === undefined
-      ? { mechanism: this.name, authenticationId: this.#username, qop: "auth" }
+      ? { mechanism: this.name, authenticationId: this.#username, qop: "auth", iterations }
       : {
         mechanism: this.name,
         authenticationId: this.#username,
         authorizationId: this.#authorizationId,
         qop: "auth",
+        iterations,
       };
   }
 
@@ -450,6 +411,7 @@ export class ScramClient implements ClientMechanism {
     const salt = base64Attribute(saltText, "s", "malformed-challenge", what);
     if (salt.length === 0) throw malformed("malformed-challenge", "SCRAM salt is empty");
     const iterations = parsePositNumber(iterationText);
+    this.#iterations = iterations;
     if (iterations === undefined) {
       throw malformed("malformed-challenge", "SCRAM iteration count is not a positive number");
     }
@@ -463,6 +425,9 @@ export class ScramClient implements ClientMechanism {
     }
 
     const { clientKey, serverKey, storedKey } = await this.#keys(salt, iterations);
+    // The password is not needed again: only the expected server signature is kept.
+    wipe(this.#password);
+    this.#password = new Uint8Array(0);
     const channelBinding = encodeBase64(concat(utf8(this.#gs2Header), this.#cbindData));
     const withoutProof = `c=${channelBinding},r=${nonce}`;
     const authMessage = concat(
@@ -530,7 +495,17 @@ export class ScramClient implements ClientMechanism {
     this.#serverFinal = message.slice();
   }
 
+  /**
+   * The error the server reported with `e=` (RFC 5802 §7), once {@linkcode ScramClient.next}
+   * or {@linkcode ScramClient.finish} has thrown it; `undefined` otherwise. Its `serverError`
+   * is the value, such as `invalid-proof`.
+   */
+  get serverError(): ScramServerError | undefined {
+    return this.#serverError;
+  }
+
   #failed(error: unknown): unknown {
+    if (error instanceof ScramServerError) this.#serverError = error;
     this.#state = "failed";
     this.#wipe();
     return error;

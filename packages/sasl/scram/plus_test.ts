@@ -186,3 +186,22 @@ Deno.test("SCRAM-PLUS: bad channel-binding options are invalid-argument", () => 
     isCode("invalid-argument"),
   );
 });
+
+Deno.test("SCRAM-PLUS server: channelBinding is shorthand for channelBindings", async () => {
+  const binding = data(5);
+  const ok = await exchange(
+    { channelBinding: { type: "tls-unique", data: binding }, serverOffersPlus: true },
+    { plus: true, channelBinding: { type: "tls-unique", data: binding } },
+  );
+  assert.equal(ok.final.done, true);
+  assert.throws(
+    () =>
+      new ScramServer({
+        hash: "SHA-256",
+        credentials: () => undefined,
+        channelBinding: { type: "tls-unique", data: data(1) },
+        channelBindings: { "tls-unique": data(2) },
+      }),
+    isCode("invalid-argument"),
+  );
+});

@@ -11,14 +11,23 @@ import { SaslError, type SaslErrorCode } from "../error.ts";
 import type { SaslOutcome, ServerMechanism, ServerStep } from "../mechanism.ts";
 import { saslprep } from "../saslprep.ts";
 import {
+  checkChannelBinding,
   checkHash,
   DEFAULT_MIN_ITERATIONS,
   makeNonce,
+  type ScramChannelBinding,
   type ScramHash,
   scramName,
   ScramServerError,
 } from "./_common.ts";
-import { keysFromSaltedPassword, saltedPassword, wipe, xor } from "./_keys.ts";
+import {
+  keysFromSaltedPassword,
+  saltedPassword,
+  stableSalt,
+  userSeed,
+  wipe,
+  xor,
+} from "./_keys.ts";
 import {
   base64Attribute,
   CHANNEL_BINDING_TYPES,
@@ -125,6 +134,11 @@ export interface ScramServerOptions {
    */
   readonly channelBindings?: Partial<Record<ChannelBindingType, Uint8Array>>;
   /**
+   * One channel binding, the same as `channelBindings: { [type]: data }` (both may be given;
+   * they must not disagree on a type).
+   */
+  readonly channelBinding?: ScramChannelBinding;
+  /**
    * Whether the server advertised a -PLUS mechanism on this connection, so that a client
    * saying `y` ("I could bind, but you cannot") reveals a stripped mechanism list.
    * Default: `true` when `plus` is set or `channelBindings` has data.
@@ -217,6 +231,7 @@ export class ScramServer implements ServerMechanism {
   readonly #plus: boolean;
   readonly #options: ScramServerOptions;
   readonly #advertisesPlus: boolean;
+  readonly #bindings: Partial<Record<ChannelBindingType, Uint8Array>>;
   #rejection: Rejection | undefined;
   #pending: Rejection | undefined;
   #credentials: ScramCredentials | undefined;
@@ -242,7 +257,19 @@ export class ScramServer implements ServerMechanism {
     this.#hash = checkHash(options.hash);
     this.#plus = options.plus === true;
     this.name = scramName(options.hash, this.#plus);
-    const bindings = options.channelBindings ?? {};
+    const bindings: Partial<Record<ChannelBindingType, Uint8Array>> = {
+      ...options.channelBindings,
+    };
+    const one = options.channelBinding;
+    if (one !== undefined) {
+      checkChannelBinding(one);
+      const other = bindings[one.type];
+      if (other !== undefined && !timingSafeEqual(other, one.data)) {
+        throw new SaslError("invalid-argument", "channelBinding and channelBindings disagree");
+      }
+      bindings[one.type] = one.data;
+    }
+    this.#bindings = bindings;
     for (const [type, data] of Object.entries(bindings)) {
       if (!CHANNEL_BINDING_TYPES.includes(type as ChannelBindingType)) {
         throw new SaslError("invalid-argument", "unknown SCRAM channel-binding type");
@@ -443,7 +470,7 @@ export class ScramServer implements ServerMechanism {
       };
     } else if (
       !CHANNEL_BINDING_TYPES.includes(type as ChannelBindingType) ||
-      this.#options.channelBindings?.[type as ChannelBindingType] === undefined
+      this.#bindings[type as ChannelBindingType] === undefined
     ) {
       this.#pending = {
         serverError: "unsupported-channel-binding-type",
@@ -475,8 +502,8 @@ export class ScramServer implements ServerMechanism {
 
   async #fakeCredentials(username: string): Promise<ScramCredentials> {
     const secret = this.#options.secret ?? (processSecret ??= randomBytes(32));
-    const seed = await hmacSha("SHA-256", secret, utf8(`${this.#hash}\0${username}`));
-    const salt = (await hmacSha("SHA-256", seed, utf8("salt"))).slice(0, 16);
+    const salt = await stableSalt(secret, this.#hash, username);
+    const seed = await userSeed(secret, this.#hash, username);
     const storedKey = await hmacSha(this.#hash, seed, utf8("stored"));
     const serverKey = await hmacSha(this.#hash, seed, utf8("server"));
     wipe(seed);
@@ -537,7 +564,7 @@ export class ScramServer implements ServerMechanism {
 
     const cbindData = this.#cbindType === undefined
       ? new Uint8Array(0)
-      : this.#options.channelBindings![this.#cbindType]!;
+      : this.#bindings[this.#cbindType]!;
     const expected = concat(utf8(this.#gs2Header), cbindData);
     if (!timingSafeEqual(channelBinding, expected)) {
       return {

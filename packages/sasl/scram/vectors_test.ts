@@ -62,6 +62,7 @@ for (const v of VECTORS) {
       mechanism: `SCRAM-${v.hash}`,
       authenticationId: "user",
       qop: "auth",
+      iterations: 4096,
     });
   });
 

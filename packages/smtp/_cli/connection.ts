@@ -3,7 +3,8 @@
 
 import type { SmtpCapabilities } from "../ehlo.ts";
 import { SmtpError } from "../error.ts";
-import { SmtpSession } from "../session.ts";
+import type { SmtpSession } from "../session.ts";
+import { openGreeted } from "../_open.ts";
 import type { TranscriptEntry, TranscriptSink } from "../transcript.ts";
 import { connectTcp, type SmtpTransport } from "../transport.ts";
 import type { MechanismOptions, Qop } from "@saslkit/sasl";
@@ -16,9 +17,20 @@ const UP_TO: Record<Qop, readonly Qop[]> = {
   "auth-conf": ["auth-conf", "auth-int", "auth"],
 };
 
-/** The per-mechanism settings the command line asked for. */
+const RANK: Record<Qop, number> = { "auth": 0, "auth-int": 1, "auth-conf": 2 };
+
+/** Whether `qop` is below what --require-qop asks for. */
+export function belowRequired(options: CliOptions, qop: Qop): boolean {
+  return RANK[qop] < RANK[options.requireQop ?? "auth"];
+}
+
+/**
+ * The per-mechanism settings the command line asked for: DIGEST-MD5 accepts the levels from
+ * --require-qop up to --qop.
+ */
 export function mechanismOptions(options: CliOptions): MechanismOptions {
-  return { digestMd5: { qop: UP_TO[options.qop ?? "auth"], ciphers: options.ciphers } };
+  const qop = UP_TO[options.qop ?? "auth"].filter((q) => !belowRequired(options, q));
+  return { digestMd5: { qop, ciphers: options.ciphers } };
 }
 
 /** One transcript line, with the connection it belongs to (counting from 1). */
@@ -93,10 +105,11 @@ export async function openSession(
 ): Promise<OpenedSession> {
   const { options, recorder } = settings;
   const connection = recorder.begin(label);
-  const session = await SmtpSession.open(await connect(settings), {
-    timeoutMs: options.timeoutMs,
-    transcript: recorder.sink,
-  });
+  const session = await openGreeted(
+    await connect(settings),
+    { timeoutMs: options.timeoutMs, transcript: recorder.sink },
+    { host: options.host, port: options.port },
+  );
   try {
     let capabilities = await session.ehlo(options.ehloName);
     let beforeStartTls: SmtpCapabilities | undefined;

@@ -2,19 +2,20 @@
 // alone on its own connection, with no fallback, so that one mechanism's failure (a dropped
 // connection, a security layer) cannot hide or spoil another's.
 
-import {
-  type ClientMechanism,
-  defaultRegistry,
-  type MechanismDescriptor,
-  type PasswordCredentials,
-  type Qop,
-  type SkipReason,
+import type {
+  ClientMechanism,
+  MechanismDescriptor,
+  PasswordCredentials,
+  Qop,
+  SkipReason,
 } from "@saslkit/sasl";
 import { SmtpError } from "../error.ts";
+import { SMTP_REGISTRY } from "../mechanisms.ts";
 import { classifyAuthFailure } from "../policy.ts";
 import type { AttemptResult } from "../memory.ts";
 import type { SmtpSession } from "../session.ts";
 import {
+  belowRequired,
   type ConnectSettings,
   mechanismOptions,
   type NumberedEntry,
@@ -29,8 +30,11 @@ import {
   errorJson,
   formatReply,
   formatReplyJson,
+  protectionText,
   replyFromTranscript,
   type ReplyJson,
+  Reporter,
+  tlsText,
 } from "./report.ts";
 
 /** How one mechanism's try ended. */
@@ -51,6 +55,13 @@ export interface ProbeResultJson {
   readonly replies: readonly ReplyJson[];
   readonly qop: Qop | null;
   readonly cipher: string | null;
+  /**
+   * Whether the mechanism checked the server's proof (DIGEST-MD5 rspauth, SCRAM signature) and
+   * it was right; false for mechanisms that cannot; null when there was no 235.
+   */
+  readonly serverVerified: boolean | null;
+  /** The PBKDF2 iteration count a SCRAM server asked for; null otherwise. */
+  readonly iterations: number | null;
   /** Whether NOOP after 235 got an answer; null when there was no 235. */
   readonly survivedNextCommand: boolean | null;
   readonly error: string | null;
@@ -64,12 +75,14 @@ export interface ProbeJson {
   readonly port: number;
   readonly banner: string | null;
   readonly tls: "implicit" | "starttls" | "none" | null;
+  /** The TLS protocol version (`TLSv1.3`), when TLS is in force and the runtime tells. */
+  readonly tlsVersion: string | null;
   readonly certificateChecked: boolean | null;
   readonly ehlo: EhloJson | null;
   readonly ehloBeforeStartTls: EhloJson | null;
   readonly user: string | null;
   readonly results: readonly ProbeResultJson[];
-  readonly error: ErrorJson | null;
+  error: ErrorJson | null;
   transcript?: readonly NumberedEntry[];
 }
 
@@ -86,7 +99,7 @@ function whyNot(
   secure: boolean,
   allowCleartext: boolean,
 ): { reason: Exclude<SkipReason, "not-offered">; detail: string } | undefined {
-  const { skipped } = defaultRegistry.negotiate({
+  const { skipped } = SMTP_REGISTRY.negotiate({
     offered: [name],
     preferred: [name],
     credentials,
@@ -135,6 +148,8 @@ async function probeOne(
     replies: fields.replies ?? [],
     qop: fields.qop ?? null,
     cipher: fields.cipher ?? null,
+    serverVerified: fields.serverVerified ?? null,
+    iterations: fields.iterations ?? null,
     survivedNextCommand: fields.survivedNextCommand ?? null,
     error: fields.error ?? null,
     connection: fields.connection ?? null,
@@ -142,7 +157,16 @@ async function probeOne(
   const allowCleartext = options.allowCleartext ?? false;
   const before = whyNot(name, credentials, secure, allowCleartext);
   if (before) return entry({ result: before.reason, error: before.detail });
-  const descriptor = defaultRegistry.get(name)!;
+  const descriptor = SMTP_REGISTRY.get(name)!;
+  if (
+    options.requireQop && options.requireQop !== "auth" &&
+    !descriptor.properties.offersSecurityLayer
+  ) {
+    return entry({
+      result: "insufficient-protection",
+      error: `${name} has no security layer, and --require-qop is ${options.requireQop}`,
+    });
+  }
 
   let session: SmtpSession;
   let connection: number;
@@ -167,6 +191,19 @@ async function probeOne(
     const client = await buildClient(descriptor, credentials, settings, session);
     const outcome = await session.authenticate(client);
     const authReplies = replies();
+    if (belowRequired(options, outcome.qop)) {
+      session.close();
+      return entry({
+        connection,
+        result: "insufficient-protection",
+        authenticated: true,
+        replies: authReplies,
+        qop: outcome.qop,
+        cipher: outcome.cipher ?? null,
+        error: `ended with qop=${outcome.qop}, below --require-qop ${options.requireQop}; ` +
+          "connection closed",
+      });
+    }
     let survived = true;
     let error: string | null = null;
     try {
@@ -184,6 +221,9 @@ async function probeOne(
       replies: authReplies,
       qop: outcome.qop,
       cipher: outcome.cipher ?? null,
+      // finish() throws unless a mechanism that can verify the server did.
+      serverVerified: client.properties.verifiesServer,
+      iterations: outcome.iterations ?? null,
       survivedNextCommand: survived,
       error,
     });
@@ -213,17 +253,23 @@ function describeResult(result: ProbeResultJson): string[] {
   const replies = result.replies.map(formatReplyJson).join(", ");
   const note = result.advertised ? "" : " (not advertised)";
   const lines: string[] = [];
-  if (result.authenticated) {
-    const protection = result.qop === "auth" || result.qop === null
-      ? `qop ${result.qop ?? "auth"}`
-      : `qop ${result.qop}${result.cipher ? `, cipher ${result.cipher}` : ""}`;
+  if (result.result === "insufficient-protection") {
+    lines.push(
+      `${result.mechanism}${note}: not accepted (insufficient-protection): ${result.error}`,
+    );
+  } else if (result.authenticated) {
+    const protection = `protection ${protectionText(result.qop, result.cipher)}` +
+      (result.serverVerified ? ", server verified" : ", server not verified") +
+      (result.iterations === null ? "" : `, ${result.iterations} iterations`);
     lines.push(
       result.survivedNextCommand
         ? `${result.mechanism}${note}: authenticated (${protection}); NOOP afterwards: ok`
         : `${result.mechanism}${note}: authenticated (${protection}), but the connection did ` +
           `not survive the next command: ${result.error}`,
     );
-    if (result.survivedNextCommand && result.error) lines.push(`  note: ${result.error}`);
+    if (result.survivedNextCommand && result.error) {
+      lines.push(`  note: ${result.error}`);
+    }
   } else if (SKIPS.includes(result.result)) {
     lines.push(`${result.mechanism}${note}: not tried: ${result.error}`);
   } else {
@@ -240,28 +286,28 @@ export async function runProbe(
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<number> {
-  const { options, recorder } = settings;
-  const fail = options.json ? () => {} : (line: string) => err(`saslkit-smtp: ${line}\n`);
-  const human = options.json ? () => {} : (line: string) => out(`${line}\n`);
-  const report: { -readonly [K in keyof ProbeJson]: ProbeJson[K] } = {
-    host: options.host,
-    port: options.port,
-    banner: null,
-    tls: null,
-    certificateChecked: null,
-    ehlo: null,
-    ehloBeforeStartTls: null,
-    user: credentials?.username ?? null,
-    results: [],
-    error: null,
-  };
-  const finish = (status: number): number => {
-    if (options.json) {
-      if (options.verbose) report.transcript = recorder.entries;
-      out(`${JSON.stringify(report, null, 2)}\n`);
-    }
-    return status;
-  };
+  const { options } = settings;
+  const reporter = new Reporter<ProbeJson>(
+    settings,
+    {
+      host: options.host,
+      port: options.port,
+      banner: null,
+      tls: null,
+      tlsVersion: null,
+      certificateChecked: null,
+      ehlo: null,
+      ehloBeforeStartTls: null,
+      user: credentials?.username ?? null,
+      results: [],
+      error: null,
+    },
+    out,
+    err,
+  );
+  const report = reporter.report as { -readonly [K in keyof ProbeJson]: ProbeJson[K] };
+  const human = (line: string) => reporter.line(line);
+  const finish = (status: number) => reporter.finish(status);
 
   human(`Server: ${options.host}:${options.port}`);
   let secure: boolean;
@@ -273,6 +319,7 @@ export async function runProbe(
     advertised = capabilities.auth;
     await session.quit();
     const tls = tlsState(options, secure);
+    report.tlsVersion = session.transport.tlsVersion?.() ?? null;
     report.banner = formatReply(session.greeting);
     report.tls = tls;
     report.certificateChecked = tls === "none" ? null : !options.insecure;
@@ -281,10 +328,8 @@ export async function runProbe(
     human(`Banner: ${report.banner}`);
     human(
       `TLS: ${
-        tls === "implicit"
-          ? "implicit TLS"
-          : tls === "starttls"
-          ? "STARTTLS"
+        tls !== "none"
+          ? tlsText(tls, report.tlsVersion)
           : options.security === "none"
           ? "none (--no-starttls)"
           : "none (the server does not offer STARTTLS)"
@@ -297,19 +342,14 @@ export async function runProbe(
     human(`EHLO: ${capabilities.domain}`);
     describeEhlo(capabilities).forEach((line) => human(line));
   } catch (error) {
-    report.error = errorJson(error);
-    fail(errorJson(error).message);
+    reporter.fail(error);
     return finish(1);
   }
   if (!credentials) return finish(0);
 
   const names = options.mechanisms ?? advertised;
   if (names.length === 0) {
-    report.error = {
-      code: "no-mechanism",
-      message: "the server offers no AUTH mechanism",
-    };
-    fail("the server offers no AUTH mechanism");
+    reporter.fail(new SmtpError("no-mechanism", "the server offers no AUTH mechanism"));
     return finish(1);
   }
   human("");
@@ -324,6 +364,6 @@ export async function runProbe(
   const usable = results.filter((r) => r.result === "authenticated").map((r) => r.mechanism);
   human("");
   if (usable.length) human(`Usable: ${usable.join(", ")}`);
-  else fail("no mechanism authenticated and kept the connection");
+  else reporter.say("no mechanism authenticated and kept the connection");
   return finish(usable.length ? 0 : 1);
 }

@@ -4,6 +4,7 @@
 import type { SmtpCapabilities } from "../ehlo.ts";
 import { SmtpError } from "../error.ts";
 import { formatReply, type SmtpReply } from "../reply.ts";
+import type { ConnectSettings, NumberedEntry, TranscriptRecorder } from "./connection.ts";
 
 /** A reply in the JSON output. */
 export interface ReplyJson {
@@ -85,3 +86,79 @@ export function describeEhlo(capabilities: SmtpCapabilities, indent = "  "): str
 }
 
 export { formatReply };
+
+/**
+ * The SASL protection in force, as text output always states it: `none`, `auth-int`, or
+ * `auth-conf rc4`.
+ */
+export function protectionText(qop: string | null | undefined, cipher?: string | null): string {
+  if (!qop || qop === "auth") return "none";
+  return cipher ? `${qop} ${cipher}` : qop;
+}
+
+/** The TLS in force: `none`, or `TLSv1.3 (STARTTLS)`, `TLSv1.2 (implicit)`. */
+export function tlsText(
+  state: "implicit" | "starttls" | "none" | null,
+  version: string | null | undefined,
+): string {
+  if (!state || state === "none") return "none";
+  return `${version ?? "TLS"} (${state === "implicit" ? "implicit TLS" : "STARTTLS"})`;
+}
+
+/** The shape every report has: an error slot and, with --verbose, the transcript. */
+export interface ReportBase {
+  error: ErrorJson | null;
+  transcript?: readonly NumberedEntry[];
+}
+
+/**
+ * The one output path of probe and send: text lines on standard output, failures on standard
+ * error, or, with --json, nothing until one document at the end.
+ */
+export class Reporter<R extends ReportBase> {
+  readonly report: R;
+  readonly #json: boolean;
+  readonly #verbose: boolean;
+  readonly #recorder: TranscriptRecorder;
+  readonly #out: (text: string) => void;
+  readonly #err: (text: string) => void;
+
+  constructor(
+    settings: ConnectSettings,
+    report: R,
+    out: (text: string) => void,
+    err: (text: string) => void,
+  ) {
+    this.report = report;
+    this.#json = settings.options.json;
+    this.#verbose = settings.options.verbose;
+    this.#recorder = settings.recorder;
+    this.#out = out;
+    this.#err = err;
+  }
+
+  /** A line of the text report (nothing with --json). */
+  line(text: string): void {
+    if (!this.#json) this.#out(`${text}\n`);
+  }
+
+  /** Records the error in the report and says it on standard error (text mode). */
+  fail(error: unknown): void {
+    this.report.error = errorJson(error);
+    this.say(this.report.error.message);
+  }
+
+  /** A failure line on standard error that is not the report's error (text mode). */
+  say(message: string): void {
+    if (!this.#json) this.#err(`saslkit-smtp: ${message}\n`);
+  }
+
+  /** Writes the JSON document (with --json) and returns the status. */
+  finish(status: number): number {
+    if (this.#json) {
+      if (this.#verbose) this.report.transcript = this.#recorder.entries;
+      this.#out(`${JSON.stringify(this.report, null, 2)}\n`);
+    }
+    return status;
+  }
+}

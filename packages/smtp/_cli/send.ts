@@ -1,8 +1,10 @@
 // `saslkit-smtp send`: the fallback policy as an application uses it, then one message.
 
-import { encodeBase64, type PasswordCredentials, type Qop } from "@saslkit/sasl";
+import type { PasswordCredentials, Qop } from "@saslkit/sasl";
 import { type AuthAttempt, authenticate, SmtpAuthError } from "../policy.ts";
 import type { SmtpSession } from "../session.ts";
+import { buildMessage } from "../message.ts";
+import { SmtpSendError } from "../mail.ts";
 import type { CliOptions } from "./args.ts";
 import {
   connect,
@@ -12,7 +14,15 @@ import {
   openSession,
   tlsState,
 } from "./connection.ts";
-import { type ErrorJson, errorJson, formatReplyJson, type ReplyJson, replyJson } from "./report.ts";
+import {
+  type ErrorJson,
+  formatReplyJson,
+  protectionText,
+  type ReplyJson,
+  replyJson,
+  Reporter,
+  tlsText,
+} from "./report.ts";
 import { SmtpError } from "../error.ts";
 
 /** One attempt of the policy in the JSON output. */
@@ -25,20 +35,35 @@ export interface AttemptJson {
   readonly cipher: string | null;
 }
 
+/** A refused recipient in the JSON output. */
+export interface RejectedJson {
+  readonly address: string;
+  readonly reply: ReplyJson;
+}
+
 /** The JSON output of send. */
 export interface SendJson {
   readonly host: string;
   readonly port: number;
   readonly tls: "implicit" | "starttls" | "none" | null;
+  /** The TLS protocol version (`TLSv1.3`), when TLS is in force and the runtime tells. */
+  readonly tlsVersion: string | null;
   /** The mechanism that authenticated; null without --user or when none did. */
   readonly mechanism: string | null;
   readonly qop: Qop | null;
   readonly cipher: string | null;
+  /** The SASL protection in force: `none`, `auth-int`, `auth-conf rc4`. */
+  readonly protection: string | null;
   readonly attempts: readonly AttemptJson[];
   readonly accepted: boolean;
+  /** The recipients the server accepted, and those it refused. */
+  readonly acceptedRecipients: readonly string[];
+  readonly rejectedRecipients: readonly RejectedJson[];
+  /** The queue id from the server's final reply, when it gives one. */
+  readonly queueId: string | null;
   /** The server's answer to the message (or the reply that refused it). */
   readonly reply: ReplyJson | null;
-  readonly error: ErrorJson | null;
+  error: ErrorJson | null;
   transcript?: readonly NumberedEntry[];
 }
 
@@ -53,51 +78,31 @@ function attemptJson(attempt: AuthAttempt): AttemptJson {
   };
 }
 
-// RFC 2047 encoded-words of at most 75 characters, split between characters, never inside one.
-function encodeHeaderText(text: string): string {
-  if (/^[\x20-\x7e]*$/.test(text)) return text;
-  const encoder = new TextEncoder();
-  const words: string[] = [];
-  let chunk = "";
-  for (const char of text) {
-    if (encoder.encode(chunk + char).length > 45) {
-      words.push(chunk);
-      chunk = "";
-    }
-    chunk += char;
-  }
-  if (chunk) words.push(chunk);
-  return words.map((w) => `=?UTF-8?B?${encodeBase64(encoder.encode(w))}?=`).join("\r\n ");
-}
-
 /**
  * The message to send: standard input as it is, or, with --subject, standard input as the
- * body under a header block made from the options.
+ * body under headers made by the exported `buildMessage` (From, To, Subject, Date,
+ * Message-ID).
+ *
+ * @throws {SmtpError} `invalid-argument` from the builder.
  */
-export function buildMessage(
-  options: Pick<CliOptions, "from" | "to" | "subject" | "ehloName">,
+export function messageFromInput(
+  options: Pick<CliOptions, "from" | "to" | "subject">,
   body: string,
   now: Date = new Date(),
 ): string {
   if (options.subject === undefined) return body;
-  const from = options.from ?? "";
-  const domain = from.includes("@") ? from.slice(from.lastIndexOf("@") + 1) : options.ehloName;
-  const headers = [
-    `From: ${from || "<>"}`,
-    `To: ${options.to.join(", ")}`,
-    `Subject: ${encodeHeaderText(options.subject)}`,
-    `Date: ${now.toUTCString().replace(/GMT$/, "+0000")}`,
-    `Message-ID: <${crypto.randomUUID()}@${domain}>`,
-    "MIME-Version: 1.0",
-    "Content-Type: text/plain; charset=utf-8",
-    `Content-Transfer-Encoding: ${/^[\p{ASCII}]*$/u.test(body) ? "7bit" : "8bit"}`,
-  ];
-  return `${headers.join("\r\n")}\r\n\r\n${body}`;
+  return buildMessage({
+    from: options.from ?? "",
+    to: options.to,
+    subject: options.subject,
+    text: body,
+    date: now,
+  });
 }
 
 function describeAttempt(attempt: AttemptJson): string {
-  const protection = attempt.qop && attempt.qop !== "auth"
-    ? ` (qop ${attempt.qop}${attempt.cipher ? `, cipher ${attempt.cipher}` : ""})`
+  const protection = attempt.qop
+    ? ` (protection ${protectionText(attempt.qop, attempt.cipher)})`
     : "";
   const reply = attempt.reply ? `: ${formatReplyJson(attempt.reply)}` : "";
   const detail = !attempt.reply && attempt.result !== "authenticated" && attempt.detail
@@ -115,31 +120,33 @@ export async function runSend(
   err: (text: string) => void,
 ): Promise<number> {
   const { options, recorder } = settings;
-  const human = options.json ? () => {} : (line: string) => out(`${line}\n`);
-  const fail = options.json ? () => {} : (line: string) => err(`saslkit-smtp: ${line}\n`);
-  const report: { -readonly [K in keyof SendJson]: SendJson[K] } = {
-    host: options.host,
-    port: options.port,
-    tls: null,
-    mechanism: null,
-    qop: null,
-    cipher: null,
-    attempts: [],
-    accepted: false,
-    reply: null,
-    error: null,
-  };
-  const finish = (status: number): number => {
-    if (options.json) {
-      if (options.verbose) report.transcript = recorder.entries;
-      out(`${JSON.stringify(report, null, 2)}\n`);
-    }
-    return status;
-  };
+  const reporter = new Reporter<SendJson>(
+    settings,
+    {
+      host: options.host,
+      port: options.port,
+      tls: null,
+      tlsVersion: null,
+      mechanism: null,
+      qop: null,
+      cipher: null,
+      protection: null,
+      attempts: [],
+      accepted: false,
+      acceptedRecipients: [],
+      rejectedRecipients: [],
+      queueId: null,
+      reply: null,
+      error: null,
+    },
+    out,
+    err,
+  );
+  const report = reporter.report as { -readonly [K in keyof SendJson]: SendJson[K] };
   const showAttempts = () => {
     if (report.attempts.length === 0) return;
-    human("Attempts:");
-    for (const attempt of report.attempts) human(`  ${describeAttempt(attempt)}`);
+    reporter.line("Attempts:");
+    for (const attempt of report.attempts) reporter.line(`  ${describeAttempt(attempt)}`);
   };
 
   let session: SmtpSession;
@@ -153,6 +160,7 @@ export async function runSend(
         credentials,
         mechanisms: options.mechanisms,
         ...mechanismOptions(options),
+        minQop: options.requireQop,
         allowCleartext: options.allowCleartext,
         timeoutMs: options.timeoutMs,
         transcript: recorder.sink,
@@ -171,35 +179,58 @@ export async function runSend(
     }
   } catch (error) {
     if (error instanceof SmtpAuthError) report.attempts = error.attempts.map(attemptJson);
-    report.error = errorJson(error);
     showAttempts();
-    fail(report.error.message);
-    return finish(1);
+    reporter.fail(error);
+    return reporter.finish(1);
   }
   report.tls = tlsState(options, session.secure);
+  report.tlsVersion = session.transport.tlsVersion?.() ?? null;
+  report.protection = protectionText(report.qop, report.cipher);
   showAttempts();
   if (report.mechanism) {
-    const protection = report.qop && report.qop !== "auth"
-      ? `, qop ${report.qop}${report.cipher ? `, cipher ${report.cipher}` : ""}`
-      : "";
-    human(`Authenticated as ${credentials!.username} with ${report.mechanism}${protection}`);
+    reporter.line(`Authenticated as ${credentials!.username} with ${report.mechanism}`);
   }
-  human(
-    `TLS: ${report.tls}${
+  reporter.line(
+    `Protection: TLS ${tlsText(report.tls, report.tlsVersion)}${
       report.tls !== "none" && options.insecure ? " (certificate NOT checked)" : ""
-    }`,
+    }; SASL layer ${report.mechanism ? report.protection : "none (not authenticated)"}`,
   );
+  if (report.mechanism && options.qop && options.qop !== "auth" && report.qop === "auth") {
+    // --qop allows a layer; it does not demand one (that is --require-qop). Say so.
+    reporter.say(
+      `note: --qop ${options.qop} allowed a security layer, but ${report.mechanism} ` +
+        "negotiated none (the server did not offer one); --require-qop makes that a failure",
+    );
+  }
   try {
-    const reply = await session.sendMail({ from: options.from!, to: options.to, data });
+    const sent = await session.sendMail({ from: options.from!, to: options.to, data });
     report.accepted = true;
-    report.reply = replyJson(reply);
-    human(`Accepted: ${formatReplyJson(report.reply)}`);
+    report.reply = replyJson(sent.reply);
+    report.acceptedRecipients = sent.accepted;
+    report.rejectedRecipients = sent.rejected.map((r) => ({
+      address: r.address,
+      reply: replyJson(r.reply),
+    }));
+    report.queueId = sent.queueId ?? null;
+    for (const rejected of report.rejectedRecipients) {
+      reporter.line(`Refused: <${rejected.address}>: ${formatReplyJson(rejected.reply)}`);
+    }
+    reporter.line(
+      `Accepted: ${formatReplyJson(report.reply)}` +
+        (sent.queueId ? ` (queue id ${sent.queueId})` : ""),
+    );
   } catch (error) {
-    report.error = errorJson(error);
+    if (error instanceof SmtpSendError) {
+      report.acceptedRecipients = error.accepted;
+      report.rejectedRecipients = error.rejected.map((r) => ({
+        address: r.address,
+        reply: replyJson(r.reply),
+      }));
+    }
     if (error instanceof SmtpError && error.reply) report.reply = replyJson(error.reply);
-    fail(report.error.message);
+    reporter.fail(error);
   } finally {
     await session.quit();
   }
-  return finish(report.accepted ? 0 : 1);
+  return reporter.finish(report.accepted ? 0 : 1);
 }

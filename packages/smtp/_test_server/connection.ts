@@ -3,6 +3,7 @@
 
 import type { Socket } from "node:net";
 import tls from "node:tls";
+import { X509Certificate } from "node:crypto";
 import {
   decodeBase64,
   encodeBase64,
@@ -14,7 +15,7 @@ import {
   type ServerMechanism,
   type ServerStep,
 } from "@saslkit/sasl";
-import type { ReceivedMessage, TranscriptLine } from "../test_server.ts";
+import type { ReceivedMessage, TranscriptLine } from "./types.ts";
 import type { ResolvedOptions } from "./options.ts";
 import {
   createMechanism,
@@ -24,6 +25,7 @@ import {
   showResponse,
 } from "./sasl.ts";
 import { concat, escapeControls } from "../_bytes.ts";
+import { channelBindingsOf } from "../_channel_bindings.ts";
 
 /** What a connection needs from the server that owns it. */
 export interface ConnectionContext {
@@ -144,6 +146,28 @@ export class LineReader {
     this.#parts = [];
     this.#size = 0;
     this.#scanned = 0;
+  }
+}
+
+// The common name of a client certificate that the server's clientCa signed and that is valid
+// now, for EXTERNAL. Checked here, because a TLSSocket made from a plain socket (STARTTLS) never
+// sets `authorized`.
+function certificateIdentity(
+  socket: tls.TLSSocket,
+  clientCa: string | undefined,
+): string | undefined {
+  const raw = clientCa === undefined ? undefined : socket.getPeerCertificate(true)?.raw;
+  if (!raw || raw.length === 0) return undefined;
+  try {
+    const peer = new X509Certificate(raw);
+    const issuer = new X509Certificate(clientCa!);
+    const now = Date.now();
+    if (!peer.checkIssued(issuer) || !peer.verify(issuer.publicKey)) return undefined;
+    if (now < Date.parse(peer.validFrom) || now > Date.parse(peer.validTo)) return undefined;
+    const cn = /^CN=(.+)$/m.exec(peer.subject)?.[1];
+    return cn === undefined || cn === "" ? undefined : cn;
+  } catch {
+    return undefined;
   }
 }
 
@@ -511,7 +535,15 @@ export class Connection {
     }
     let mechanism: ServerMechanism;
     try {
-      mechanism = createMechanism(descriptor, this.#options);
+      mechanism = createMechanism(descriptor, this.#options, {
+        secure: this.#tls,
+        channelBindings: this.#tls
+          ? channelBindingsOf(this.#socket as tls.TLSSocket, "server")
+          : {},
+        externalIdentity: this.#tls
+          ? certificateIdentity(this.#socket as tls.TLSSocket, this.#options.tls?.clientCa)
+          : undefined,
+      });
     } catch (error) {
       if (!(error instanceof SaslError)) throw error;
       this.#event(`AUTH ${name} cannot be served: ${error.message}`);
@@ -648,12 +680,16 @@ export class Connection {
 
   #startTls(): void {
     const plain = this.#socket;
-    const { key, cert } = this.#options.tls!;
+    const { key, cert, clientCa } = this.#options.tls!;
     plain.removeAllListeners("data");
     plain.setTimeout(0);
+    // A client certificate is asked for, never required: a client without one still talks TLS,
+    // and only EXTERNAL depends on it.
     const secure = new tls.TLSSocket(plain, {
       isServer: true,
-      secureContext: tls.createSecureContext({ key, cert }),
+      secureContext: tls.createSecureContext({ key, cert, ca: clientCa }),
+      requestCert: clientCa !== undefined,
+      rejectUnauthorized: false,
     });
     this.#context.track(secure);
     // RFC 3207 §4.2: the session starts over, as if just connected.

@@ -1,7 +1,7 @@
 // Defaults and checks for the test server's options, so the connection code sees complete values.
 
 import type { DigestCipher, Qop } from "@saslkit/sasl";
-import type { TestServerOptions } from "../test_server.ts";
+import type { TestServerOptions } from "./types.ts";
 
 /** Every option of the test server, filled in and normalised (mechanism names upper-case). */
 export interface ResolvedOptions {
@@ -9,6 +9,8 @@ export interface ResolvedOptions {
   readonly port: number;
   readonly domain: string;
   readonly users: ReadonlyMap<string, string>;
+  readonly tokens: ReadonlyMap<string, string>;
+  readonly anonymous: boolean;
   readonly requireAuth: boolean;
   readonly realm: string;
   readonly mechanisms: readonly string[];
@@ -28,7 +30,7 @@ export interface ResolvedOptions {
     readonly wrongRspauth: boolean;
     readonly ignoreLayer: boolean;
   };
-  readonly tls?: { readonly key: string; readonly cert: string };
+  readonly tls?: { readonly key: string; readonly cert: string; readonly clientCa?: string };
 }
 
 // Sendmail with Cyrus SASL 2.1.28, as in the motivating report.
@@ -89,6 +91,9 @@ export function resolveOptions(options: TestServerOptions): ResolvedOptions {
     }
     tempFail[upper] = count;
   }
+  if (options.onMessage !== undefined && typeof options.onMessage !== "function") {
+    throw new TypeError("onMessage must be a function");
+  }
   if (options.tls && (!options.tls.key || !options.tls.cert)) {
     throw new TypeError("tls needs both a PEM key and a PEM certificate");
   }
@@ -97,6 +102,8 @@ export function resolveOptions(options: TestServerOptions): ResolvedOptions {
     port,
     domain,
     users,
+    tokens: new Map(Object.entries(options.tokens ?? {})),
+    anonymous: options.anonymous === true,
     requireAuth: options.requireAuth ?? users.size > 0,
     realm: options.realm ?? "example.com",
     mechanisms: [...new Set(names(options.mechanisms ?? DEFAULT_MECHANISMS, "mechanisms"))],

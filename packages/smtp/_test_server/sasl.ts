@@ -1,26 +1,53 @@
 // The server mechanisms of the test server come from the registry; this file only builds
 // them from the test server's users and options, and shows their messages in its transcript.
 
-import { defaultRegistry, type MechanismDescriptor, type ServerMechanism } from "@saslkit/sasl";
+import type { ChannelBindings, MechanismDescriptor, ServerMechanism } from "@saslkit/sasl";
+import { SMTP_REGISTRY } from "../mechanisms.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { escapeControls } from "../_bytes.ts";
 import { redactClientMessage } from "../transcript.ts";
 
 /** The registry entry of a mechanism the test server can serve, or `undefined`. */
 export function serverDescriptor(name: string): MechanismDescriptor | undefined {
-  return defaultRegistry.get(name);
+  return SMTP_REGISTRY.get(name);
+}
+
+/** What the connection of an AUTH command knows about its channel. */
+export interface ConnectionState {
+  /** Whether TLS is on. */
+  readonly secure: boolean;
+  /** The server end's channel-binding data. */
+  readonly channelBindings: ChannelBindings;
+  /** The identity a verified TLS client certificate established, for EXTERNAL. */
+  readonly externalIdentity?: string;
 }
 
 /** A fresh server mechanism for one AUTH command, from the test server's users. */
 export function createMechanism(
   descriptor: MechanismDescriptor,
   options: ResolvedOptions,
+  connection: ConnectionState,
 ): ServerMechanism {
-  const { users } = options;
-  return descriptor.createServer({ password: (user) => users.get(user) }, {
+  const { users, tokens } = options;
+  const token = (bearer: string) => {
+    const user = tokens.get(bearer);
+    return user === undefined
+      ? { error: { status: "invalid_token", scope: "mail" } }
+      : { authenticationId: user };
+  };
+  // Without tokens, OAUTHBEARER and XOAUTH2 cannot be built and AUTH answers 504.
+  const password = (user: string) => users.get(user);
+  const store = {
+    password,
+    token: tokens.size > 0 ? token : undefined,
+    anonymous: options.anonymous ? () => true : undefined,
+    externalIdentity: connection.externalIdentity,
+  };
+  return descriptor.createServer(store, {
     service: "smtp",
     host: options.domain,
-    secure: false,
+    secure: connection.secure,
+    channelBindings: connection.channelBindings,
     offered: options.mechanisms,
     options: {
       digestMd5: {

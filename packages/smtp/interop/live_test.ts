@@ -97,10 +97,16 @@ async function authenticateAndSend(
   try {
     assert.equal((await session.noop()).code, 250);
     const message = testMessage(label, body);
-    const reply = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    const sent = await session.sendMail({ from: FROM, to: [TO], data: message.data });
+    const { reply } = sent;
     assert.equal(reply.code, 250);
+    assert.deepEqual(sent.accepted, [TO]);
     await session.quit();
-    return { result, wire, message, reply, queued: await queuedMessage(peer, message) };
+    const queued = await queuedMessage(peer, message);
+    // The queue id read from the final reply is the one the server wrote into Received.
+    assert.ok(sent.queueId, `no queue id read from ${reply.lines.join(" / ")}`);
+    assert.ok(queued.includes(sent.queueId), `${sent.queueId} is not in the queued message`);
+    return { result, wire, message, reply, queued };
   } finally {
     session.close();
   }
@@ -343,7 +349,11 @@ Deno.test({
             assert.equal(result.mechanism, "DIGEST-MD5");
             assert.equal(result.outcome.qop, "auth");
             assert.equal(result.session.securityLayer, undefined);
-            reply = await result.session.sendMail({ from: FROM, to: [TO], data: message.data });
+            ({ reply } = await result.session.sendMail({
+              from: FROM,
+              to: [TO],
+              data: message.data,
+            }));
             await result.session.quit();
           } finally {
             result.session.close();
@@ -370,6 +380,20 @@ Deno.test({
         await t.step("the only sasl_decode error in the log is the Perl client's", async () => {
           assert.equal(count(await peer.log(), "sasl_decode error"), 1);
         });
+      });
+
+      await t.step("minQop auth-conf: CRAM-MD5 never tried, DIGEST-MD5 with a layer", async () => {
+        const sent = await authenticateAndSend(peer, "minQop on Sendmail", {
+          mechanisms: ["CRAM-MD5", "DIGEST-MD5"],
+          minQop: "auth-conf",
+          digestMd5: { ciphers: ["rc4"] },
+        });
+        assert.deepEqual(sent.result.attempts.map((a) => [a.mechanism, a.result, a.qop]), [
+          ["CRAM-MD5", "insufficient-protection", undefined],
+          ["DIGEST-MD5", "authenticated", "auth-conf"],
+        ]);
+        assert.equal(sent.result.outcome.cipher, "rc4");
+        assert.ok(!sent.wire.clientLines().some((line) => line.includes("CRAM-MD5")));
       });
 
       await t.step("4. fallback against the real server", async (t) => {
@@ -617,6 +641,23 @@ Deno.test({
         }
       });
 
+      await t.step(
+        "minQop auth-int against Dovecot (qop=auth only): refused, clearly",
+        async () => {
+          const wire = new WireRecorder(peer);
+          const error = await authenticateFails(peer, wire, {
+            mechanisms: ["DIGEST-MD5", "CRAM-MD5"],
+            minQop: "auth-int",
+          });
+          assert.equal(error.code, "insufficient-protection");
+          assert.match(error.message, /the server offers qop auth/);
+          assert.deepEqual(error.attempts.map((a) => a.result), [
+            "insufficient-protection",
+            "insufficient-protection",
+          ]);
+        },
+      );
+
       await t.step("6. DIGEST-MD5 asked for auth-conf gets qop=auth", async (t) => {
         await t.step("policy: 'at most auth-conf' accepts auth, no layer", async () => {
           const sent = await authenticateAndSend(peer, "auth-conf on Dovecot", {
@@ -661,7 +702,7 @@ Deno.test({
               assert.equal(outcome.mechanism, "CRAM-MD5");
               const message = testMessage("after no-acceptable-qop");
               assert.equal(
-                (await session.sendMail({ from: FROM, to: [TO], data: message.data })).code,
+                (await session.sendMail({ from: FROM, to: [TO], data: message.data })).reply.code,
                 250,
               );
               await session.quit();

@@ -1,7 +1,11 @@
 /**
  * Real SMTP servers for saslkit's tests, on 127.0.0.1 only: Sendmail 8.17 with Cyrus SASL 2.1.28
- * (the server of the motivating bug report, DIGEST-MD5 with security layers) and Postfix 3.7
- * with Dovecot 2.3 SASL. Test tooling only: `interop/` is not published.
+ * (the server of the motivating bug report, DIGEST-MD5 with security layers; SCRAM-SHA-1 and
+ * SCRAM-SHA-256 on request) and Postfix 3.7 with Dovecot 2.3 SASL (on request also SCRAM,
+ * OAUTHBEARER and XOAUTH2 with locally validated JWTs, EXTERNAL, ANONYMOUS, and STARTTLS with
+ * client certificates; and Dovecot's own submission server, where EXTERNAL works). The tests
+ * check them from the wire with `gsasl`, swaks and Perl too. Test tooling only: `interop/` is not
+ * published.
  *
  * Each server runs from the shell scripts in `scripts/peers/sendmail/` and
  * `scripts/peers/postfix/`, installed by `scripts/peers/mail.sh` (root, Debian), in its own
@@ -28,6 +32,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -48,6 +53,30 @@ export interface PeerUser {
   readonly password: string;
 }
 
+/**
+ * How a Postfix peer with OAUTHBEARER or XOAUTH2 checks bearer tokens: Dovecot's oauth2 passdb
+ * validates a JWT locally (no HTTP) when its header has `typ: "JWT"` and `alg: "HS256"`, its
+ * signature is HMAC-SHA-256 under {@linkcode OAuthSetup.key}, its `iss` is
+ * {@linkcode OAuthSetup.issuer}, `exp` lies ahead (`nbf`, `iat` are checked when present), and
+ * its `sub` is the user the client names, with realm (`smtpuser@example.com`).
+ */
+export interface OAuthSetup {
+  /** The HS256 key (32 random bytes, new at every start). */
+  readonly key: Uint8Array;
+  /** The only `iss` Dovecot accepts. */
+  readonly issuer: string;
+}
+
+/** The STARTTLS material of a Postfix peer started with `tls: true` (PEM, made at start). */
+export interface TlsSetup {
+  /** The test CA that signed both certificates: trust it as `ca`. */
+  readonly ca: string;
+  /** A client certificate (CN=smtpuser, emailAddress smtpuser@example.com) the server accepts. */
+  readonly clientCert: string;
+  /** Its private key (P-256). */
+  readonly clientKey: string;
+}
+
 /** A running SMTP server. */
 export interface SmtpPeer {
   /** Which server this is. */
@@ -63,6 +92,17 @@ export interface SmtpPeer {
   readonly users: readonly PeerUser[];
   /** The SASL realm, `example.com`. */
   readonly realm: string;
+  /** The SASL mechanisms it was configured to offer, in its order. */
+  readonly mechanisms: readonly string[];
+  /** With OAUTHBEARER or XOAUTH2 (Postfix): how to make a token it accepts. */
+  readonly oauth?: OAuthSetup;
+  /** With `tls: true`: its CA and a client certificate. */
+  readonly tls?: TlsSetup;
+  /**
+   * With `submission: true` (Postfix): the port of Dovecot's own SMTP submission server, which
+   * relays what it accepts through this Postfix (so it lands in the same queue).
+   */
+  readonly submissionPort?: number;
   /** The server's private state folder (configuration, queue, logs). */
   readonly stateDir: string;
   /**
@@ -94,15 +134,58 @@ export interface SendmailOptions {
    * sets `confAUTH_MAX_BITS 0`, and DIGEST-MD5 offers only `qop="auth"`.
    */
   layers?: boolean;
+  /**
+   * The mechanisms Sendmail offers and trusts, in order (`confAUTH_MECHANISMS`,
+   * `TRUST_AUTH_MECH`, Cyrus's `mech_list`). Default {@linkcode SENDMAIL_MECHANISMS}; Cyrus
+   * 2.1.28 also serves `SCRAM-SHA-256` and `SCRAM-SHA-1` from the same sasldb, and `EXTERNAL`
+   * (with `tls`).
+   */
+  mechanisms?: readonly string[];
+  /**
+   * Offer STARTTLS with a certificate of a test CA and ask for a client certificate (see
+   * {@linkcode SmtpPeer.tls}). Sendmail hands a verified client's subject to Cyrus as the
+   * external identity, so `EXTERNAL`, offered only after such a STARTTLS, logs in as
+   * `/O=saslkit+20tests/CN=smtpuser/emailAddress=smtpuser@example.com` (the subject, xtext as
+   * Sendmail keeps it). Default `false`.
+   */
+  tls?: boolean;
   /** How long to wait for the 220 banner, in milliseconds (default 20000). */
   startTimeoutMs?: number;
 }
 
 /** Options of {@linkcode startPostfixDovecot}. */
 export interface PostfixOptions {
+  /**
+   * The mechanisms Dovecot offers, in order (`auth_mechanisms`). Default
+   * {@linkcode POSTFIX_MECHANISMS}; Dovecot 2.3 also has `SCRAM-SHA-1`, `SCRAM-SHA-256` (then
+   * a third user, `scramuser`, is stored only as a SCRAM-SHA-256 secret), `OAUTHBEARER` and
+   * `XOAUTH2` (see {@linkcode SmtpPeer.oauth}), `EXTERNAL` (Postfix then announces it, which by
+   * default it does not) and `ANONYMOUS` (logs in as `anonymous`; Postfix's `noanonymous` is
+   * then dropped, and the anonymous user may relay through `check_sasl_access`, since
+   * `permit_sasl_authenticated` never permits ANONYMOUS).
+   */
+  mechanisms?: readonly string[];
+  /**
+   * Offer STARTTLS with a certificate of a test CA and ask for a client certificate
+   * (`smtpd_tls_ask_ccert`; see {@linkcode SmtpPeer.tls}). Default `false`.
+   */
+  tls?: boolean;
+  /**
+   * Also run Dovecot's SMTP submission server (on {@linkcode SmtpPeer.submissionPort}), with
+   * the same mechanisms, STARTTLS and client-certificate verification, relaying through the
+   * Postfix as `smtpuser` with PLAIN. Dovecot sees the client certificate there, so its
+   * `EXTERNAL` logs in as the certificate's CN (`smtpuser@example.com`), which it cannot behind
+   * Postfix. Needs `tls`, `EXTERNAL` and `PLAIN`. Default `false`.
+   */
+  submission?: boolean;
   /** How long to wait for the 220 banner, in milliseconds (default 20000). */
   startTimeoutMs?: number;
 }
+
+/** What Sendmail offers unless told otherwise: the list of the motivating report. */
+export const SENDMAIL_MECHANISMS: readonly string[] = ["DIGEST-MD5", "CRAM-MD5", "LOGIN", "PLAIN"];
+/** What Postfix + Dovecot offers unless told otherwise. */
+export const POSTFIX_MECHANISMS: readonly string[] = ["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5"];
 
 /** Whether a server can run here, and if not, why. */
 export interface PeerAvailability {
@@ -116,6 +199,7 @@ const REALM = "example.com";
 const PEERS_DIR = fileURLToPath(new URL("../../../scripts/peers/", import.meta.url));
 const POSTFIX_PREFIX = process.env.SASLKIT_POSTFIX_PREFIX ?? "/opt/saslkit-postfix";
 const INSTALL_HINT = "run `bash scripts/peers/mail.sh` as root (Debian) to install it";
+const DOVECOT_SUBMISSION = "/usr/lib/dovecot/submission-login";
 
 const availabilityCache = new Map<PeerName, PeerAvailability>();
 let namespacesProbe: PeerAvailability | undefined;
@@ -171,8 +255,8 @@ function checkAvailability(name: PeerName): PeerAvailability {
     return { ok: false, why: "needs root (namespaces, a private /etc/sasl2, the MTA's users)" };
   }
   const needed = name === "sendmail"
-    ? ["sendmail-mta", "m4", "saslpasswd2", "unshare", "perl"]
-    : ["dovecot", "unshare", "perl"];
+    ? ["sendmail-mta", "m4", "saslpasswd2", "openssl", "gsasl", "unshare", "perl"]
+    : ["dovecot", "doveadm", "openssl", "gsasl", "unshare", "perl"];
   const missing = needed.filter((command) => !findCommand(command));
   if (name === "postfix" && !existsSync(join(POSTFIX_PREFIX, ".saslkit-version"))) {
     missing.push(`Postfix unpacked in ${POSTFIX_PREFIX}`);
@@ -211,7 +295,8 @@ export function requirePeer(name: PeerName): { ignore: boolean } {
 
 /**
  * Starts Sendmail with Cyrus SASL on 127.0.0.1 and a free port, offering
- * `AUTH DIGEST-MD5 CRAM-MD5 LOGIN PLAIN` in realm `example.com`. Nothing is delivered: accepted
+ * `AUTH DIGEST-MD5 CRAM-MD5 LOGIN PLAIN` (or `mechanisms`) in realm `example.com`. Nothing is
+ * delivered: accepted
  * messages stay in the queue ({@linkcode SmtpPeer.queuedMessages}). Resolves once the server
  * answers with its 220 banner (about a second).
  *
@@ -225,22 +310,34 @@ export function requirePeer(name: PeerName): { ignore: boolean } {
  */
 export function startSendmail(options: SendmailOptions = {}): Promise<SmtpPeer> {
   const layers = options.layers ?? true;
+  const mechanisms = checkMechanisms(options.mechanisms ?? SENDMAIL_MECHANISMS);
   return startPeer(
     "sendmail",
+    mechanisms,
     (state, port) => [
       join(PEERS_DIR, "sendmail", "start.sh"),
       state,
       String(port),
       ...(layers ? [] : ["--no-layers"]),
+      "--mechanisms",
+      mechanisms.join(" "),
+      ...(options.tls ? ["--tls"] : []),
     ],
     options.startTimeoutMs,
   );
 }
 
+function checkMechanisms(mechanisms: readonly string[]): readonly string[] {
+  if (!mechanisms.length || mechanisms.some((name) => !/^[A-Z0-9_-]{1,20}$/.test(name))) {
+    throw new Error(`not a list of SASL mechanism names: ${JSON.stringify(mechanisms)}`);
+  }
+  return [...mechanisms];
+}
+
 /**
  * Starts Postfix with Dovecot SASL on 127.0.0.1 and a free port, offering
- * `AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5` (and the old `AUTH=` line) without TLS, realm
- * `example.com`. An authenticated client may send to any address; every accepted message is
+ * `AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5` (or `mechanisms`; and the old `AUTH=` line) without
+ * TLS (or with STARTTLS: `tls`), realm `example.com`. An authenticated client may send to any address; every accepted message is
  * put on hold ({@linkcode SmtpPeer.queuedMessages}). Resolves once the server answers with its
  * 220 banner (two to three seconds).
  *
@@ -249,21 +346,42 @@ export function startSendmail(options: SendmailOptions = {}): Promise<SmtpPeer> 
  *
  * @example
  * ```ts ignore
- * await using server = await startPostfixDovecot();
+ * await using server = await startPostfixDovecot({
+ *   mechanisms: ["SCRAM-SHA-256", "OAUTHBEARER", "PLAIN"],
+ *   tls: true,
+ * });
  * ```
  */
 export function startPostfixDovecot(options: PostfixOptions = {}): Promise<SmtpPeer> {
+  const mechanisms = checkMechanisms(options.mechanisms ?? POSTFIX_MECHANISMS);
+  if (options.submission && !existsSync(DOVECOT_SUBMISSION)) {
+    return Promise.reject(
+      new Error(`Dovecot's submission server is missing (dovecot-submissiond); ${INSTALL_HINT}`),
+    );
+  }
   return startPeer(
     "postfix",
-    (state, port) => [join(PEERS_DIR, "postfix", "start.sh"), state, String(port)],
+    mechanisms,
+    (state, port, submissionPort) => [
+      join(PEERS_DIR, "postfix", "start.sh"),
+      state,
+      String(port),
+      "--mechanisms",
+      mechanisms.join(" "),
+      ...(options.tls ? ["--tls"] : []),
+      ...(submissionPort === undefined ? [] : ["--submission", String(submissionPort)]),
+    ],
     options.startTimeoutMs,
+    options.submission ?? false,
   );
 }
 
 async function startPeer(
   name: PeerName,
-  command: (state: string, port: number) => string[],
+  mechanisms: readonly string[],
+  command: (state: string, port: number, submissionPort?: number) => string[],
   startTimeoutMs = 20000,
+  withSubmission = false,
 ): Promise<SmtpPeer> {
   const { ok, why } = peerAvailability(name);
   if (!ok) throw new Error(`the ${name} test peer cannot run here: ${why}`);
@@ -271,7 +389,16 @@ async function startPeer(
   // A port that was free a moment ago can be taken in between: one more try with another.
   for (let attempt = 1;; attempt++) {
     const port = await freePort();
-    const server = new RunningPeer(name, stateDir, port, command(stateDir, port));
+    let submissionPort = withSubmission ? await freePort() : undefined;
+    while (submissionPort === port) submissionPort = await freePort();
+    const server = new RunningPeer(
+      name,
+      stateDir,
+      port,
+      submissionPort,
+      mechanisms,
+      command(stateDir, port, submissionPort),
+    );
     try {
       await server.waitForBanner(startTimeoutMs);
       return server;
@@ -334,6 +461,8 @@ class RunningPeer implements SmtpPeer {
   readonly host = "127.0.0.1" as const;
   readonly realm = REALM;
   users: readonly PeerUser[] = [];
+  oauth: OAuthSetup | undefined;
+  tls: TlsSetup | undefined;
   readonly #child: ChildProcess;
   readonly #exited: Promise<void>;
   #exitStatus: string | undefined;
@@ -344,6 +473,8 @@ class RunningPeer implements SmtpPeer {
     readonly name: PeerName,
     readonly stateDir: string,
     readonly port: number,
+    readonly submissionPort: number | undefined,
+    readonly mechanisms: readonly string[],
     command: string[],
   ) {
     this.#child = spawn("bash", command, {
@@ -380,11 +511,15 @@ class RunningPeer implements SmtpPeer {
         );
       }
       try {
-        const banner = await readBanner(this.port, Math.min(3000, deadline - Date.now()));
-        if (!banner.startsWith("220")) {
-          throw new Error(`the ${this.name} test peer greeted with ${JSON.stringify(banner)}`);
+        for (const port of [this.port, this.submissionPort]) {
+          if (port === undefined) continue;
+          const banner = await readBanner(port, Math.min(3000, deadline - Date.now()));
+          if (!banner.startsWith("220")) {
+            throw new Error(`the ${this.name} test peer greeted with ${JSON.stringify(banner)}`);
+          }
         }
         this.users = await this.#readUsers();
+        await this.#readSetup();
         return;
       } catch (error) {
         if (error instanceof Error && error.message.includes("greeted with")) throw error;
@@ -404,6 +539,23 @@ class RunningPeer implements SmtpPeer {
       const colon = line.indexOf(":");
       return { username: line.slice(0, colon), password: line.slice(colon + 1) };
     });
+  }
+
+  async #readSetup(): Promise<void> {
+    const read = (file: string) =>
+      readFile(join(this.stateDir, file), "utf8").catch(() => undefined);
+    const [key, issuer] = [await read("oauth/hs256.key"), await read("oauth/issuer")];
+    if (key !== undefined && issuer !== undefined) {
+      this.oauth = { key: new Uint8Array(Buffer.from(key.trim(), "base64")), issuer };
+    }
+    const [ca, clientCert, clientKey] = [
+      await read("tls/ca.pem"),
+      await read("tls/client.pem"),
+      await read("tls/client.key"),
+    ];
+    if (ca !== undefined && clientCert !== undefined && clientKey !== undefined) {
+      this.tls = { ca, clientCert, clientKey };
+    }
   }
 
   async #tail(): Promise<string> {

@@ -12,6 +12,8 @@ export interface TestCertificates {
   readonly key: string;
   /** The server's certificate for mail.example.com (PEM), signed by `ca`. */
   readonly cert: string;
+  /** A client certificate for CN=smtpuser (PEM), signed by `ca`, and its key. */
+  readonly client: { readonly key: string; readonly cert: string };
 }
 
 export function makeTestCertificates(): TestCertificates {
@@ -68,10 +70,44 @@ export function makeTestCertificates(): TestCertificates {
       "-out",
       path("cert.pem"),
     );
+    openssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=smtpuser",
+      "-keyout",
+      path("client.key"),
+      "-out",
+      path("client.csr"),
+    );
+    writeFileSync(path("client.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      path("client.csr"),
+      "-CA",
+      path("ca.pem"),
+      "-CAkey",
+      path("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      path("client.ext"),
+      "-out",
+      path("client.pem"),
+    );
     return {
       ca: readFileSync(path("ca.pem"), "utf8"),
       key: readFileSync(path("key.pem"), "utf8"),
       cert: readFileSync(path("cert.pem"), "utf8"),
+      client: {
+        key: readFileSync(path("client.key"), "utf8"),
+        cert: readFileSync(path("client.pem"), "utf8"),
+      },
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

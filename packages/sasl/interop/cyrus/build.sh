@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Cyrus SASL DIGEST-MD5 peer into <repo>/.tmp/cyrus/digest_peer (gitignored) and prints
+# Builds the Cyrus SASL peer into <repo>/.tmp/cyrus/sasl_peer (gitignored) and prints
 # its path. Rebuilds only when the source is newer than the binary. When the headers, the
-# DIGEST-MD5 plugin, the sasldb plugin or a compiler are missing it runs scripts/peers/sasl_dev.sh,
+# DIGEST-MD5, SCRAM or sasldb plugins or a compiler are missing it runs scripts/peers/sasl_dev.sh,
 # which installs them as root and otherwise fails with a reason; this script then fails too.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
 out_dir="$root/.tmp/cyrus"
-binary="$out_dir/digest_peer"
-source="$here/digest_peer.c"
+binary="$out_dir/sasl_peer"
+source="$here/sasl_peer.c"
 
 have_prerequisites() {
   [[ -f /usr/include/sasl/sasl.h ]] || return 1
@@ -17,6 +17,8 @@ have_prerequisites() {
   # The plugins live in the multiarch folder on Debian; any libdigestmd5/libsasldb will do.
   compgen -G "/usr/lib/*/sasl2/libdigestmd5.so*" >/dev/null ||
     compgen -G "/usr/lib/sasl2/libdigestmd5.so*" >/dev/null || return 1
+  compgen -G "/usr/lib/*/sasl2/libscram.so*" >/dev/null ||
+    compgen -G "/usr/lib/sasl2/libscram.so*" >/dev/null || return 1
   compgen -G "/usr/lib/*/sasl2/libsasldb.so*" >/dev/null ||
     compgen -G "/usr/lib/sasl2/libsasldb.so*" >/dev/null || return 1
 }
@@ -24,7 +26,7 @@ have_prerequisites() {
 if ! have_prerequisites; then
   "$root/scripts/peers/sasl_dev.sh" >&2
   have_prerequisites || {
-    echo "build.sh: libsasl2-dev, the DIGEST-MD5/sasldb plugins or cc are still missing" >&2
+    echo "build.sh: libsasl2-dev, the DIGEST-MD5/SCRAM/sasldb plugins or cc are still missing" >&2
     exit 1
   }
 fi

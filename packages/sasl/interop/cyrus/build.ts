@@ -1,5 +1,5 @@
 /**
- * Builds the Cyrus SASL peer (`digest_peer.c`, linked against the system's libsasl2) with
+ * Builds the Cyrus SASL peer (`sasl_peer.c`, linked against the system's libsasl2) with
  * `build.sh` and says how to start it, or why it cannot be built.
  *
  * @module

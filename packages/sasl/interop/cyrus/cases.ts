@@ -189,7 +189,7 @@ export const CYRUS_CASES: readonly CyrusCase[] = [
 
 /**
  * Cyrus 2.1.28 with OpenSSL 3 refuses almost every 3des key (see `fixDesParity` in
- * digest_peer.c); the peer works around it only where 3des is the expected outcome, and behaves
+ * sasl_peer.c); the peer works around it only where 3des is the expected outcome, and behaves
  * as the packaged library everywhere else.
  */
 function desFix(c: CyrusCase): Record<string, unknown> {

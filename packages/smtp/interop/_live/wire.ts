@@ -23,9 +23,15 @@ export class WireRecorder {
   readonly transcript: TranscriptEntry[] = [];
   readonly writes: RecordedWrite[] = [];
   readonly #peer: SmtpPeer;
+  readonly #open: () => Promise<SmtpTransport>;
 
-  constructor(peer: SmtpPeer) {
+  /**
+   * @param open Opens the transport to record; default plain TCP to the peer (no STARTTLS
+   * certificate checks to configure). STARTTLS and channel bindings pass through.
+   */
+  constructor(peer: SmtpPeer, open?: () => Promise<SmtpTransport>) {
     this.#peer = peer;
+    this.#open = open ?? (() => connectTcp({ host: this.#peer.host, port: this.#peer.port }));
   }
 
   readonly sink: TranscriptSink = (entry) => {
@@ -33,11 +39,13 @@ export class WireRecorder {
   };
 
   readonly connect = async (): Promise<SmtpTransport> => {
-    const inner = await connectTcp({ host: this.#peer.host, port: this.#peer.port });
+    const inner = await this.#open();
     return {
       get secure() {
         return inner.secure;
       },
+      ...(inner.startTls ? { startTls: (name: string) => inner.startTls!(name) } : {}),
+      ...(inner.channelBindings ? { channelBindings: () => inner.channelBindings!() } : {}),
       read: () => inner.read(),
       write: (data: Uint8Array) => {
         this.writes.push({

@@ -1,8 +1,21 @@
 /*
- * A DIGEST-MD5 peer backed by Cyrus SASL (libsasl2), driven over stdin/stdout by saslkit's interop
- * tests with the same line protocol as the JDK peer (see packages/sasl/interop/).
+ * A SASL peer backed by Cyrus SASL (libsasl2): DIGEST-MD5, SCRAM-SHA-1/-256/-512 (and their -PLUS
+ * variants), or any other mechanism the installed plugins offer. Driven over stdin/stdout by
+ * saslkit's interop tests with the same line protocol as the JDK peer (see
+ * packages/sasl/interop/peer.ts).
  *
- *   digest_peer '{"role":"server","mechanism":"DIGEST-MD5","username":"chris",...}'
+ *   sasl_peer '{"role":"server","mechanism":"DIGEST-MD5","username":"chris",...}'
+ *   sasl_peer '{"role":"client","mechanism":"SCRAM-SHA-256-PLUS","cbType":"tls-unique",
+ *               "cbData":"00ff...","username":"chris","password":"secret",...}'
+ *
+ * Channel binding: "cbType" (the name Cyrus puts after "p=") and "cbData" (hex) are handed to the
+ * library with SASL_CHANNEL_BINDING; "cbCritical": true makes the binding mandatory (Cyrus then
+ * refuses the non-PLUS mechanisms). Without "cbData" the connection has no channel binding.
+ * A client given "offered" (the server's mechanism list, space-separated) negotiates among them,
+ * as an application would; "mechanism" must name the plugin Cyrus picks.
+ *
+ * A client-first mechanism (anything but DIGEST-MD5 and CRAM-MD5) makes a server peer wait for the
+ * client's first message before it calls sasl_server_start; a DIGEST-MD5 server speaks at start.
  *
  * Peer -> driver: "C <b64>", "OK <json>", "W <b64>", "U <b64>", "ERR <text>".
  * Driver -> peer: "S <b64>", "WRAP <b64>", "UNWRAP <b64>", "QUIT".
@@ -30,7 +43,7 @@
 static void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fputs("digest_peer: ", stderr);
+  fputs("sasl_peer: ", stderr);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);
@@ -131,8 +144,9 @@ static void put_err(const char *fmt, ...) {
 /* A flat object of string, number, boolean or null members is all the driver sends. */
 struct config {
   char *role, *mechanism, *username, *password, *authzid, *realm, *service, *host, *qop, *ciphers;
+  char *cb_type, *cb_data, *offered;
   unsigned maxbuf;
-  int fix_des_parity;
+  int fix_des_parity, cb_critical;
 };
 
 static void put_utf8(char **out, unsigned long cp) {
@@ -248,11 +262,15 @@ static void parse_config(const char *json, struct config *cfg) {
     else if (!strcmp(name, "host")) slot = &cfg->host;
     else if (!strcmp(name, "qop")) slot = &cfg->qop;
     else if (!strcmp(name, "ciphers")) slot = &cfg->ciphers;
+    else if (!strcmp(name, "cbType")) slot = &cfg->cb_type;
+    else if (!strcmp(name, "cbData")) slot = &cfg->cb_data;
+    else if (!strcmp(name, "offered")) slot = &cfg->offered;
     if (slot) {
       *slot = value;
     } else {
       if (!strcmp(name, "maxbuf") && value) cfg->maxbuf = (unsigned)strtoul(value, NULL, 10);
       if (!strcmp(name, "fixDesParity") && value) cfg->fix_des_parity = !strcmp(value, "true");
+      if (!strcmp(name, "cbCritical") && value) cfg->cb_critical = !strcmp(value, "true");
       free(value);
     }
     free(name);
@@ -356,6 +374,7 @@ int DES_key_sched(const unsigned char (*key)[8], void *schedule) {
 /* ------------------------------------------------------------------ Cyrus callbacks */
 
 static struct config cfg;
+static char mech_list[256];
 static char state_dir[4096];
 static char sasldb_path[4200];
 static int debug;
@@ -365,7 +384,7 @@ static int cb_getopt(void *context, const char *plugin, const char *option, cons
   (void)context;
   (void)plugin;
   const char *value = NULL;
-  if (!strcmp(option, "mech_list")) value = "DIGEST-MD5";
+  if (!strcmp(option, "mech_list")) value = mech_list;
   else if (!strcmp(option, "pwcheck_method")) value = "auxprop";
   else if (!strcmp(option, "auxprop_plugin")) value = "sasldb";
   else if (!strcmp(option, "sasldb_path")) value = sasldb_path;
@@ -467,6 +486,9 @@ static sasl_callback_t server_callbacks[] = {
 static sasl_conn_t *conn;
 static int is_server;
 static int done;
+/* A server peer of a client-first mechanism: sasl_server_start waits for the first "S". */
+static int awaiting_start;
+static sasl_channel_binding_t channel_binding;
 
 static void report_error(const char *what, int rc) {
   const char *detail = conn ? sasl_errdetail(conn) : sasl_errstring(rc, NULL, NULL);
@@ -527,6 +549,10 @@ static void put_outcome(void) {
     fputs(",\"authzid\":", stdout);
     put_json_string(user);
   }
+  if (sasl_getprop(conn, SASL_MECHNAME, &p) == SASL_OK && p) {
+    fputs(",\"plugin\":", stdout);
+    put_json_string(p);
+  }
   printf(",\"ssf\":%u,\"maxoutbuf\":%u}\n", ssf, maxoutbuf);
   done = 1;
 }
@@ -537,6 +563,19 @@ static void handle_step(const unsigned char *in, unsigned inlen) {
   int rc;
   if (done) {
     put_err("the exchange is already complete");
+    return;
+  }
+  if (awaiting_start) {
+    awaiting_start = 0;
+    rc = sasl_server_start(conn, cfg.mechanism, (const char *)in, inlen, &out, &outlen);
+    if (rc == SASL_OK) {
+      if (out && outlen) put_message((const unsigned char *)out, outlen);
+      put_outcome();
+    } else if (rc == SASL_CONTINUE) {
+      put_message((const unsigned char *)out, outlen);
+    } else {
+      report_error("sasl_server_start", rc);
+    }
     return;
   }
   if (is_server) {
@@ -673,30 +712,59 @@ static void start(void) {
   }
   rc = sasl_setprop(conn, SASL_SEC_PROPS, &props);
   if (rc != SASL_OK) die("sasl_setprop: %s", sasl_errdetail(conn));
+  if (cfg.cb_data) {
+    size_t hexlen = strlen(cfg.cb_data);
+    unsigned char *bytes = xmalloc(hexlen / 2 + 1);
+    if (hexlen % 2) die("cbData must be hex");
+    for (size_t i = 0; i < hexlen / 2; i++) {
+      unsigned v;
+      if (sscanf(cfg.cb_data + 2 * i, "%2x", &v) != 1) die("cbData must be hex");
+      bytes[i] = (unsigned char)v;
+    }
+    channel_binding.name = cfg.cb_type ? cfg.cb_type : "tls-unique";
+    channel_binding.critical = cfg.cb_critical;
+    channel_binding.len = hexlen / 2;
+    channel_binding.data = bytes;
+    rc = sasl_setprop(conn, SASL_CHANNEL_BINDING, &channel_binding);
+    if (rc != SASL_OK) die("sasl_setprop(SASL_CHANNEL_BINDING): %s", sasl_errdetail(conn));
+  }
 
   const char *out = NULL;
   unsigned outlen = 0;
   if (is_server) {
-    rc = sasl_server_start(conn, "DIGEST-MD5", NULL, 0, &out, &outlen);
+    if (strcmp(cfg.mechanism, "DIGEST-MD5") && strcmp(cfg.mechanism, "CRAM-MD5")) {
+      awaiting_start = 1;
+      return;
+    }
+    rc = sasl_server_start(conn, cfg.mechanism, NULL, 0, &out, &outlen);
     if (rc != SASL_CONTINUE) die("sasl_server_start: %s", sasl_errdetail(conn));
     put_message((const unsigned char *)out, outlen);
   } else {
     sasl_interact_t *interact = NULL;
     const char *mech = NULL;
-    rc = sasl_client_start(conn, "DIGEST-MD5", &interact, &out, &outlen, &mech);
-    if (rc != SASL_CONTINUE) die("sasl_client_start: %s", sasl_errdetail(conn));
-    /* DIGEST-MD5 has no initial response; print one only if a library ever produced it. */
+    /* With several offered mechanisms Cyrus negotiates: with channel-binding data and no -PLUS
+       among them its SCRAM client sends "y" (RFC 5802 downgrade protection). */
+    rc = sasl_client_start(conn, cfg.offered ? cfg.offered : cfg.mechanism, &interact, &out,
+                           &outlen, &mech);
+    if (rc != SASL_CONTINUE && rc != SASL_OK) die("sasl_client_start: %s", sasl_errdetail(conn));
+    /* Cyrus names the plugin, without -PLUS. */
+    if (!mech || strcmp(mech, mech_list)) die("Cyrus chose %s, not %s", mech, mech_list);
+    /* DIGEST-MD5 has no initial response; SCRAM's client-first message is one. */
     if (out && outlen) put_message((const unsigned char *)out, outlen);
   }
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) die("usage: digest_peer '<json config>'");
+  if (argc != 2) die("usage: sasl_peer '<json config>'");
   debug = getenv("SASL_PEER_DEBUG") && *getenv("SASL_PEER_DEBUG");
   parse_config(argv[1], &cfg);
   if (!cfg.role || (strcmp(cfg.role, "client") && strcmp(cfg.role, "server")))
     die("role must be \"client\" or \"server\"");
-  if (cfg.mechanism && strcmp(cfg.mechanism, "DIGEST-MD5")) die("only DIGEST-MD5 is supported");
+  if (!cfg.mechanism) cfg.mechanism = "DIGEST-MD5";
+  /* mech_list names plugins; the -PLUS variant belongs to the plugin of the bare name. */
+  snprintf(mech_list, sizeof mech_list, "%s", cfg.mechanism);
+  size_t ml = strlen(mech_list);
+  if (ml > 5 && !strcmp(mech_list + ml - 5, "-PLUS")) mech_list[ml - 5] = '\0';
   if (!cfg.service) cfg.service = "smtp";
   if (!cfg.host) die("host is required");
   is_server = !strcmp(cfg.role, "server");
