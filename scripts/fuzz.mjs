@@ -13,6 +13,7 @@ import {
   CramMd5Client,
   CramMd5Server,
   decodeBase64,
+  defaultRegistry,
   DigestMd5Client,
   DigestMd5NonceStore,
   DigestMd5Server,
@@ -406,11 +407,65 @@ export async function targets() {
         await s.next(input);
       },
     },
+    ...(await registryTargets(["OAUTHBEARER", "XOAUTH2", "EXTERNAL", "ANONYMOUS"])),
     "base64": {
       seeds: [enc.encode("dGltIHRhbnN0YWFmdGFuc3RhYWY="), enc.encode("YQ==")],
       run: (input) => decodeBase64(new TextDecoder().decode(input)),
     },
   };
+}
+
+// Mechanisms fuzzed through their registry descriptors: seeds are the messages of one clean
+// exchange; the server gets mutated client messages, the client mutated server messages.
+async function registryTargets(names) {
+  const context = { service: "smtp", host: "mail.example.com" };
+  const credentials = {
+    oauth: { kind: "oauth", username: "chris", token: "ya29.token" },
+    external: { kind: "external" },
+    anonymous: { kind: "anonymous", trace: "guest" },
+  };
+  const store = {
+    token: (t) =>
+      t === "ya29.token" ? { authenticationId: "chris" } : { error: { status: "invalid_token" } },
+    externalIdentity: "chris",
+    anonymous: () => true,
+  };
+  const out = {};
+  for (const name of names) {
+    const d = defaultRegistry.get(name);
+    const creds = credentials[d.credentialKind];
+    const clientSeeds = [];
+    const serverSeeds = [new Uint8Array(0)];
+    const client = await d.createClient(creds, context);
+    const server = d.createServer(store, context);
+    let message = client.start() ?? new Uint8Array(0);
+    for (let i = 0; i < 4; i++) {
+      clientSeeds.push(message);
+      const step = await server.next(message);
+      if (step.challenge) serverSeeds.push(step.challenge);
+      if (step.done) break;
+      message = await client.next(step.challenge ?? new Uint8Array(0));
+    }
+    out[`${name.toLowerCase()} server`] = {
+      seeds: clientSeeds,
+      run: async (input) => {
+        const s = d.createServer(store, context);
+        const step = await s.next(input);
+        if (!step.done) await s.next(input);
+        else s.outcome();
+      },
+    };
+    out[`${name.toLowerCase()} client`] = {
+      seeds: serverSeeds,
+      run: async (input) => {
+        const c = await d.createClient(creds, context);
+        c.start();
+        await c.next(input);
+        c.finish(input);
+      },
+    };
+  }
+  return out;
 }
 
 /**
