@@ -6,11 +6,13 @@
 import assert from "node:assert/strict";
 import { decodeBase64, defaultRegistry, encodeBase64, SaslError } from "./mod.ts";
 import type { ClientMechanism, ServerMechanism } from "./mechanism.ts";
-import { deriveScramCredentials, ScramClient, ScramServer } from "./scram/mod.ts";
+import type { Credentials } from "./credentials.ts";
+import { deriveScramCredentials, ScramClient, ScramServer, withScram } from "./scram/mod.ts";
 // @ts-types="../../scripts/fuzz.d.mts"
 import { mutate, prng } from "../../scripts/fuzz.mjs";
 
 const PASSWORD = "Pa55-wörd-7f3a9c";
+const TOKEN = "ya29.Tok3n-secret-b7c1d9e2";
 const USERNAME = "chris";
 const td = new TextDecoder();
 const enc = new TextEncoder();
@@ -58,31 +60,42 @@ async function step<T>(fn: () => T | Promise<T>): Promise<T | undefined> {
   }
 }
 
-// The password mechanisms; the OAuth ones keep their tokens out of errors and transcripts by
-// their own tests (oauthbearer_test.ts, xoauth2_test.ts, smtp/policy_oauth_test.ts).
-const PASSWORD_MECHANISMS = defaultRegistry.names.filter((name) =>
-  defaultRegistry.get(name)!.credentialKind === "password"
-);
-
-for (const name of PASSWORD_MECHANISMS) {
-  Deno.test(`secrets: ${name} shows no password or response in errors or transcript`, async () => {
+// Every mechanism saslkit has: the default registry and SCRAM in front of it (-PLUS needs
+// channel-binding data, which this in-process exchange does not have).
+const registry = withScram(defaultRegistry);
+for (const name of registry.names.filter((n) => !n.endsWith("-PLUS"))) {
+  const descriptor = registry.get(name)!;
+  const kind = descriptor.credentialKind;
+  Deno.test(`secrets: ${name} (${kind}) shows no secret in errors or transcript`, async () => {
     shown.length = 0;
-    const descriptor = defaultRegistry.get(name)!;
     const context = { service: "smtp", host: "mail.example.com" };
-    const secrets = new Map<string, Uint8Array | string>([["the password", PASSWORD]]);
+    // EXTERNAL and ANONYMOUS carry no secret; the password and token must not show up anyway.
+    const secrets = new Map<string, Uint8Array | string>([
+      ["the password", PASSWORD],
+      ["the token", TOKEN],
+    ]);
     const rand = prng(20261201);
-    for (let run = 0; run < 300; run++) {
+    for (let run = 0; run < (name.startsWith("SCRAM") ? 40 : 300); run++) {
       // Runs 0 and 1 are clean (right and wrong password); after that one message is mutated.
-      const serverPassword = run === 1 ? "other-password" : PASSWORD;
+      const wrong = run === 1;
       const mutateAt = run < 2 ? -1 : Math.floor(rand() * 4);
-      const client: ClientMechanism = await descriptor.createClient(
-        { username: USERNAME, password: PASSWORD },
-        context,
-      );
-      const server: ServerMechanism = descriptor.createServer(
-        { password: (u) => (u === USERNAME ? serverPassword : undefined) },
-        context,
-      );
+      const credentials: Credentials = kind === "oauth"
+        ? { kind: "oauth", username: USERNAME, token: TOKEN }
+        : kind === "external"
+        ? { kind: "external" }
+        : kind === "anonymous"
+        ? { kind: "anonymous", trace: "guest" }
+        : { username: USERNAME, password: PASSWORD };
+      const client: ClientMechanism = await descriptor.createClient(credentials, context);
+      const server: ServerMechanism = descriptor.createServer({
+        password: (u) => (u === USERNAME ? (wrong ? "other-password" : PASSWORD) : undefined),
+        token: (t) =>
+          t === TOKEN && !wrong
+            ? { authenticationId: USERNAME }
+            : { error: { status: "invalid_token" } },
+        externalIdentity: wrong ? undefined : USERNAME,
+        anonymous: () => !wrong,
+      }, context);
       let index = 0;
       const maybeMutate = (m: Uint8Array) => index++ === mutateAt ? mutate(rand, m, [m]) : m;
       let lastChallenge: Uint8Array | undefined;
@@ -97,6 +110,10 @@ for (const name of PASSWORD_MECHANISMS) {
           }
           if (name === "CRAM-MD5" && / [0-9a-f]{32}$/.test(text)) {
             secrets.set("the CRAM-MD5 digest", text.slice(-32));
+          }
+          const proof = /(?:^|,)p=([A-Za-z0-9+/]+=*)/.exec(text)?.[1];
+          if (name.startsWith("SCRAM") && proof) {
+            secrets.set("the SCRAM proof", decodeBase64(proof));
           }
         }
         const serverStep = await step(() =>
@@ -115,8 +132,11 @@ for (const name of PASSWORD_MECHANISMS) {
       }
     }
     // The secrets a mechanism sends were seen, so their absence from the texts means something.
-    const expected = { "DIGEST-MD5": "the DIGEST-MD5 response", "CRAM-MD5": "the CRAM-MD5 digest" };
-    const sent = expected[name as keyof typeof expected];
+    const expected: Record<string, string> = {
+      "DIGEST-MD5": "the DIGEST-MD5 response",
+      "CRAM-MD5": "the CRAM-MD5 digest",
+    };
+    const sent = name.startsWith("SCRAM") ? "the SCRAM proof" : expected[name];
     if (sent) assert.ok(secrets.has(sent), `${name}: ${sent} was never captured`);
     assertNothingShown(secrets, name);
   });

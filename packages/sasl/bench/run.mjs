@@ -401,4 +401,6 @@ ${limitNotes.length ? limitNotes.join("\n") : "None."}
 `;
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, md);
+// Formatted as the repository's `deno fmt --check` expects.
+execFileSync(bin("deno"), ["fmt", "--quiet", out], { cwd: root });
 log(`bench: wrote ${relative(root, out)} (${missed.length} missed)`);
