@@ -48,6 +48,7 @@ import type {
 import type { DigestCipher } from "./digest_md5/_compute.ts";
 import type { DigestMd5ReauthCache } from "./digest_md5/client.ts";
 import type { DigestMd5NonceStore } from "./digest_md5/server.ts";
+import type { ScramCredentials } from "./scram/server.ts";
 
 /** DIGEST-MD5 settings beyond the credentials, for both sides. */
 export interface DigestMd5MechanismOptions {
@@ -174,18 +175,6 @@ export interface MechanismContext {
   readonly options?: MechanismOptions;
 }
 
-/** What a SCRAM server keeps per user: never the password (RFC 5802 §3). */
-export interface ScramStoredCredentials {
-  /** H(ClientKey). */
-  readonly storedKey: Uint8Array;
-  /** HMAC(SaltedPassword, "Server Key"). */
-  readonly serverKey: Uint8Array;
-  /** The salt. */
-  readonly salt: Uint8Array;
-  /** The PBKDF2 iteration count. */
-  readonly iterations: number;
-}
-
 /** What an OAuth token validator decides. */
 export type TokenVerdict =
   | { readonly authenticationId: string }
@@ -202,7 +191,7 @@ export interface ServerCredentials {
   readonly scram?: (
     username: string,
     hash: string,
-  ) => ScramStoredCredentials | undefined | Promise<ScramStoredCredentials | undefined>;
+  ) => ScramCredentials | undefined | Promise<ScramCredentials | undefined>;
   /** Validates an OAuth bearer token. */
   readonly token?: (
     token: string,

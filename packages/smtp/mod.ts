@@ -97,7 +97,6 @@ export type {
   ScramCache,
   ScramCachedKeys,
   ScramMechanismOptions,
-  ScramStoredCredentials,
   SecurityLayer,
   ServerCredentials,
   ServerMechanism,
@@ -107,3 +106,4 @@ export type {
   TokenProvider,
   TokenVerdict,
 } from "@saslkit/sasl";
+export type { ScramCredentials } from "@saslkit/sasl/scram";

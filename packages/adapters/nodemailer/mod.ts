@@ -801,7 +801,6 @@ export type {
   ScramCache,
   ScramCachedKeys,
   ScramMechanismOptions,
-  ScramStoredCredentials,
   SecurityLayer,
   ServerCredentials,
   ServerMechanism,
@@ -816,3 +815,4 @@ export type {
   TranscriptEntry,
   TranscriptSink,
 } from "@saslkit/smtp";
+export type { ScramCredentials } from "@saslkit/sasl/scram";
