@@ -31,7 +31,9 @@ async function lyingProxy(target: string): Promise<{ url: string; server: Server
         if (bytes[i] !== 0x87) continue;
         const text = new TextDecoder().decode(bytes.subarray(i + 2, i + 10));
         const at = text.startsWith("v=") ? i + 4 : text.startsWith("rspauth=") ? i + 10 : -1;
-        if (at > 0 && at < bytes.length) bytes[at] = bytes[at] === 0x41 ? 0x42 : 0x41;
+        // "0" or "1": a hex digit and a base64 character, and no other case of either, so a
+        // case-insensitive rspauth compare sees the change too.
+        if (at > 0 && at < bytes.length) bytes[at] = bytes[at] === 0x30 ? 0x31 : 0x30;
       }
       client.write(bytes);
     });
