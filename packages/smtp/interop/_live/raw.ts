@@ -4,7 +4,7 @@
 
 import { Buffer } from "node:buffer";
 import { execFile } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { createConnection, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { SmtpPeer } from "../servers.ts";
@@ -164,7 +164,9 @@ export function bearerToken(
   const now = Math.floor(Date.now() / 1000);
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const header = part({ alg: "HS256", typ: "JWT" });
-  const body = part({ iss: peer.oauth.issuer, iat: now, exp: now + 300, ...claims });
+  // A fresh jti each time, so that no two tokens made in the same second are the same string.
+  const jti = randomUUID();
+  const body = part({ iss: peer.oauth.issuer, iat: now, exp: now + 300, jti, ...claims });
   const signature = createHmac("sha256", key).update(`${header}.${body}`).digest("base64url");
   return `${header}.${body}.${signature}`;
 }
