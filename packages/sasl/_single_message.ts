@@ -3,6 +3,7 @@
 // empty challenge from a protocol that could not carry it; success without data. Internal.
 
 import { SaslError } from "./error.ts";
+import type { ServerStep } from "./mechanism.ts";
 
 type State = "initial" | "sent" | "resent" | "finished" | "failed";
 
@@ -66,5 +67,57 @@ export class SingleMessageExchange {
     if (!this.#secret) return;
     this.#message.fill(0);
     this.#message = new Uint8Array(0);
+  }
+}
+
+type ServerState = "initial" | "challenged" | "done" | "failed";
+
+/**
+ * The server side of the same exchange: an empty challenge when the client sent no initial
+ * response, then one message, checked by `check` (which throws a SaslError to refuse it).
+ */
+export class SingleMessageServerExchange<T> {
+  readonly #mechanism: string;
+  readonly #check: (message: Uint8Array) => T;
+  #state: ServerState = "initial";
+  #result: T | undefined;
+
+  constructor(mechanism: string, check: (message: Uint8Array) => T) {
+    this.#mechanism = mechanism;
+    this.#check = check;
+  }
+
+  next(response: Uint8Array | undefined): ServerStep {
+    if (response === undefined) {
+      if (this.#state !== "initial") {
+        throw new SaslError("invalid-state", "no response given after the challenge");
+      }
+      this.#state = "challenged";
+      return { challenge: new Uint8Array(0), done: false };
+    }
+    if (this.#state !== "initial" && this.#state !== "challenged") {
+      throw new SaslError("invalid-state", `the ${this.#mechanism} exchange is over`);
+    }
+    try {
+      this.#result = this.#check(response);
+    } catch (error) {
+      this.#state = "failed";
+      throw error;
+    }
+    this.#state = "done";
+    return { done: true };
+  }
+
+  /** What `check` returned, once the exchange is done; `undefined` before. */
+  get result(): T | undefined {
+    return this.#state === "done" ? this.#result : undefined;
+  }
+
+  /** What `check` returned. */
+  done(): T {
+    if (this.#state !== "done") {
+      throw new SaslError("invalid-state", `the ${this.#mechanism} exchange is not done`);
+    }
+    return this.#result as T;
   }
 }

@@ -9,7 +9,7 @@
 import { decodeUtf8, utf8 } from "./_bytes.ts";
 import { lookup, shown } from "./_descriptor.ts";
 import { SaslError } from "./error.ts";
-import { SingleMessageExchange } from "./_single_message.ts";
+import { SingleMessageExchange, SingleMessageServerExchange } from "./_single_message.ts";
 import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
@@ -198,8 +198,6 @@ export interface AnonymousServerOptions {
   readonly checkTrace?: (trace: string | undefined) => boolean;
 }
 
-type ServerState = "initial" | "challenged" | "done" | "failed";
-
 /**
  * The server side of ANONYMOUS (RFC 4505).
  *
@@ -223,8 +221,11 @@ type ServerState = "initial" | "challenged" | "done" | "failed";
 export class AnonymousServer implements ServerMechanism {
   /** The registered mechanism name. */
   readonly name: "ANONYMOUS" = "ANONYMOUS";
-  #state: ServerState = "initial";
-  #trace: string | undefined;
+  readonly #exchange: SingleMessageServerExchange<string | undefined> =
+    new SingleMessageServerExchange(
+      "ANONYMOUS",
+      (message) => this.#check(message),
+    );
   readonly #options: AnonymousServerOptions;
 
   /**
@@ -238,7 +239,7 @@ export class AnonymousServer implements ServerMechanism {
 
   /** The trace the client sent, once the exchange is done; `undefined` when it sent none. */
   get trace(): string | undefined {
-    return this.#trace;
+    return this.#exchange.result;
   }
 
   /**
@@ -253,36 +254,7 @@ export class AnonymousServer implements ServerMechanism {
    * no or throws, or `invalid-state` when called out of order.
    */
   next(response: Uint8Array | undefined): ServerStep {
-    if (response === undefined) {
-      if (this.#state !== "initial") {
-        throw new SaslError("invalid-state", "no response given after the challenge");
-      }
-      this.#state = "challenged";
-      return { challenge: new Uint8Array(0), done: false };
-    }
-    if (this.#state !== "initial" && this.#state !== "challenged") {
-      throw new SaslError("invalid-state", "the ANONYMOUS exchange is over");
-    }
-    try {
-      const trace = readTrace(response);
-      let allowed: boolean;
-      try {
-        allowed = this.#options.checkTrace?.(trace) ?? true;
-      } catch (error) {
-        throw new SaslError("authentication-failed", "ANONYMOUS trace check failed", {
-          cause: error,
-        });
-      }
-      if (allowed !== true) {
-        throw new SaslError("authentication-failed", "anonymous access refused");
-      }
-      this.#trace = trace;
-    } catch (error) {
-      this.#state = "failed";
-      throw error;
-    }
-    this.#state = "done";
-    return { done: true };
+    return this.#exchange.next(response);
   }
 
   /**
@@ -292,10 +264,24 @@ export class AnonymousServer implements ServerMechanism {
    * @throws {SaslError} `invalid-state` before the exchange is done.
    */
   outcome(): SaslOutcome {
-    if (this.#state !== "done") {
-      throw new SaslError("invalid-state", "the ANONYMOUS exchange is not done");
-    }
+    this.#exchange.done();
     return { mechanism: "ANONYMOUS", authenticationId: ANONYMOUS_IDENTITY, qop: "auth" };
+  }
+
+  #check(message: Uint8Array): string | undefined {
+    const trace = readTrace(message);
+    let allowed: boolean;
+    try {
+      allowed = this.#options.checkTrace?.(trace) ?? true;
+    } catch (error) {
+      throw new SaslError("authentication-failed", "ANONYMOUS trace check failed", {
+        cause: error,
+      });
+    }
+    if (allowed !== true) {
+      throw new SaslError("authentication-failed", "anonymous access refused");
+    }
+    return trace;
   }
 }
 

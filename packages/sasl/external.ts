@@ -10,7 +10,7 @@ import { decodeUtf8, utf8 } from "./_bytes.ts";
 import { shown } from "./_descriptor.ts";
 import { isWellFormed } from "./_oauth.ts";
 import { SaslError } from "./error.ts";
-import { SingleMessageExchange } from "./_single_message.ts";
+import { SingleMessageExchange, SingleMessageServerExchange } from "./_single_message.ts";
 import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
@@ -151,8 +151,6 @@ export interface ExternalServerOptions {
   readonly authorize?: (externalIdentity: string, authorizationId: string) => boolean;
 }
 
-type ServerState = "initial" | "challenged" | "done" | "failed";
-
 /**
  * The server side of EXTERNAL (RFC 4422 Appendix A).
  *
@@ -172,8 +170,10 @@ type ServerState = "initial" | "challenged" | "done" | "failed";
 export class ExternalServer implements ServerMechanism {
   /** The registered mechanism name. */
   readonly name: "EXTERNAL" = "EXTERNAL";
-  #state: ServerState = "initial";
-  #outcome: SaslOutcome | undefined;
+  readonly #exchange: SingleMessageServerExchange<SaslOutcome> = new SingleMessageServerExchange(
+    "EXTERNAL",
+    (message) => this.#check(message),
+  );
   readonly #options: ExternalServerOptions;
 
   /**
@@ -197,24 +197,7 @@ export class ExternalServer implements ServerMechanism {
    * called out of order.
    */
   next(response: Uint8Array | undefined): ServerStep {
-    if (response === undefined) {
-      if (this.#state !== "initial") {
-        throw new SaslError("invalid-state", "no response given after the challenge");
-      }
-      this.#state = "challenged";
-      return { challenge: new Uint8Array(0), done: false };
-    }
-    if (this.#state !== "initial" && this.#state !== "challenged") {
-      throw new SaslError("invalid-state", "the EXTERNAL exchange is over");
-    }
-    try {
-      this.#outcome = this.#check(response);
-    } catch (error) {
-      this.#state = "failed";
-      throw error;
-    }
-    this.#state = "done";
-    return { done: true };
+    return this.#exchange.next(response);
   }
 
   /**
@@ -225,10 +208,7 @@ export class ExternalServer implements ServerMechanism {
    * @throws {SaslError} `invalid-state` before the exchange is done.
    */
   outcome(): SaslOutcome {
-    if (this.#state !== "done" || this.#outcome === undefined) {
-      throw new SaslError("invalid-state", "the EXTERNAL exchange is not done");
-    }
-    return this.#outcome;
+    return this.#exchange.done();
   }
 
   #check(message: Uint8Array): SaslOutcome {

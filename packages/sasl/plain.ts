@@ -8,7 +8,7 @@
 import { concat, decodeUtf8, utf8 } from "./_bytes.ts";
 import { passwordCredentials, shown, verifyPassword } from "./_descriptor.ts";
 import { SaslError } from "./error.ts";
-import { SingleMessageExchange } from "./_single_message.ts";
+import { SingleMessageExchange, SingleMessageServerExchange } from "./_single_message.ts";
 import { defineMechanism, type MechanismDescriptor } from "./registry.ts";
 import type {
   ClientMechanism,
@@ -164,8 +164,6 @@ export interface PlainServerOptions {
   readonly prepare?: (value: string) => string;
 }
 
-type PlainServerState = "initial" | "challenged" | "done" | "failed";
-
 /**
  * The server side of PLAIN (RFC 4616).
  *
@@ -191,8 +189,10 @@ type PlainServerState = "initial" | "challenged" | "done" | "failed";
 export class PlainServer implements ServerMechanism {
   /** The registered mechanism name. */
   readonly name: "PLAIN" = "PLAIN";
-  #state: PlainServerState = "initial";
-  #outcome: SaslOutcome | undefined;
+  readonly #exchange: SingleMessageServerExchange<SaslOutcome> = new SingleMessageServerExchange(
+    "PLAIN",
+    (message) => this.#check(message),
+  );
   readonly #options: PlainServerOptions;
 
   /**
@@ -214,24 +214,7 @@ export class PlainServer implements ServerMechanism {
    * `authorization-failed`, or `invalid-state` when called out of order.
    */
   next(response: Uint8Array | undefined): ServerStep {
-    if (response === undefined) {
-      if (this.#state !== "initial") {
-        throw new SaslError("invalid-state", "no response given after the challenge");
-      }
-      this.#state = "challenged";
-      return { challenge: new Uint8Array(0), done: false };
-    }
-    if (this.#state !== "initial" && this.#state !== "challenged") {
-      throw new SaslError("invalid-state", "the PLAIN exchange is over");
-    }
-    try {
-      this.#outcome = this.#check(response);
-    } catch (error) {
-      this.#state = "failed";
-      throw error;
-    }
-    this.#state = "done";
-    return { done: true };
+    return this.#exchange.next(response);
   }
 
   /**
@@ -241,10 +224,7 @@ export class PlainServer implements ServerMechanism {
    * @throws {SaslError} `invalid-state` before the exchange is done.
    */
   outcome(): SaslOutcome {
-    if (this.#state !== "done" || this.#outcome === undefined) {
-      throw new SaslError("invalid-state", "the PLAIN exchange is not done");
-    }
-    return this.#outcome;
+    return this.#exchange.done();
   }
 
   #check(message: Uint8Array): SaslOutcome {
