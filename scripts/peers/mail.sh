@@ -21,11 +21,10 @@ packages=(sendmail-bin sendmail-cf m4 sasl2-bin libsasl2-modules libsasl2-module
 # Libraries the unpacked Postfix links against; apt does not know it needs them.
 postfix_libs=(libdb5.3 libicu72 libnsl2 libsasl2-2 libssl3)
 
-missing=()
-for pkg in "${packages[@]}" "${postfix_libs[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-  [[ "$status" == "installed" ]] || missing+=("$pkg")
-done
+# shellcheck source=_packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_packages.sh"
+missing_packages "${packages[@]}" "${postfix_libs[@]}"
+missing=("${MISSING[@]}")
 postfix_missing=false
 [[ -x "$prefix/usr/sbin/postfix" && -f "$prefix/.saslkit-version" ]] || postfix_missing=true
 users_missing=false

@@ -7,29 +7,8 @@ set -euo pipefail
 
 packages=(libsasl2-dev libsasl2-modules libsasl2-modules-db sasl2-bin gcc gsasl)
 
-missing=()
-for pkg in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-  [[ "$status" == "installed" ]] || missing+=("$pkg")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "sasl_dev.sh: missing ${missing[*]} and apt-get is not available; install them by hand" >&2
-  exit 1
-fi
-if [[ $(id -u) -ne 0 ]]; then
-  echo "sasl_dev.sh: missing ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
-  exit 1
-fi
-
-echo "sasl_dev.sh: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-if ! apt-get update -qq >"$log" 2>&1 ||
-  ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
-  cat "$log" >&2
-  echo "sasl_dev.sh: apt-get could not install ${missing[*]}" >&2
-  exit 1
-fi
+# shellcheck source=_packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_packages.sh"
+missing_packages "${packages[@]}"
+[[ ${#MISSING[@]} -eq 0 ]] && exit 0
+install_missing sasl_dev.sh

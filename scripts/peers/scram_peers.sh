@@ -12,34 +12,13 @@ set -euo pipefail
 
 packages=(gsasl postgresql-15 openssl)
 
-missing=()
-for pkg in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-  [[ "$status" == "installed" ]] || missing+=("$pkg")
-done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
-
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "scram_peers.sh: missing ${missing[*]} and apt-get is not available; install them by hand" >&2
-  exit 1
-fi
-if [[ $(id -u) -ne 0 ]]; then
-  echo "scram_peers.sh: missing ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]})" >&2
-  exit 1
-fi
-
-echo "scram_peers.sh: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# shellcheck source=_packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_packages.sh"
+missing_packages "${packages[@]}"
+[[ ${#MISSING[@]} -eq 0 ]] && exit 0
+install_missing scram_peers.sh
 # The postgresql-15 package creates and starts a default cluster on port 5432; the tests never use
 # it (they start their own), so it is stopped again and kept from starting.
-if ! apt-get update -qq >"$log" 2>&1 ||
-  ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
-  cat "$log" >&2
-  echo "scram_peers.sh: apt-get could not install ${missing[*]}" >&2
-  exit 1
-fi
-if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
+if [[ " ${MISSING[*]} " == *" postgresql-15 "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
   pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
 fi

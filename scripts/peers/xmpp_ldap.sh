@@ -10,11 +10,10 @@
 set -euo pipefail
 
 packages=(prosody slapd ldap-utils sasl2-bin libsasl2-modules libsasl2-modules-db openssl)
-missing=()
-for pkg in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-  [[ "$status" == "installed" ]] || missing+=("$pkg")
-done
+# shellcheck source=_packages.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_packages.sh"
+missing_packages "${packages[@]}"
+missing=("${MISSING[@]}")
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 give_up() {
