@@ -5,7 +5,7 @@
 import { decodeLatin1, decodeUtf8 } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { Qop } from "../mechanism.ts";
-import { type Directive, parseDirectives, splitList } from "./_directives.ts";
+import { type DirectiveSlots, scanDirectives, splitList } from "./_directives.ts";
 import type { DigestCipher } from "./_compute.ts";
 
 /** RFC 2831 §2.1.1: a digest-challenge is at most 2048 bytes. */
@@ -53,23 +53,25 @@ export function reencodeValue(
   return text;
 }
 
-/** Checks the `at most once` / `exactly once` rules and returns the single value, if any. */
+/**
+ * Checks the `at most once` / `exactly once` rules for the known name at `index` of a
+ * {@linkcode scanDirectives} result and returns its value, if any.
+ */
 export function single(
-  directives: readonly Directive[],
+  slots: DirectiveSlots,
+  index: number,
   name: string,
   required: boolean,
   code: "malformed-challenge" | "malformed-response",
-): Directive | undefined {
-  let found: Directive | undefined;
-  for (const d of directives) {
-    if (d.name !== name) continue;
-    if (found) throw new SaslError(code, `DIGEST-MD5: directive "${name}" appears more than once`);
-    found = d;
+): string | undefined {
+  const count = slots.counts[index];
+  if (count > 1) {
+    throw new SaslError(code, `DIGEST-MD5: directive "${name}" appears more than once`);
   }
-  if (required && !found) {
+  if (required && count === 0) {
     throw new SaslError(code, `DIGEST-MD5: directive "${name}" is missing`);
   }
-  return found;
+  return slots.values[index];
 }
 
 /** Parses a maxbuf value. */
@@ -77,13 +79,51 @@ export function parseMaxbuf(
   value: string,
   code: "malformed-challenge" | "malformed-response",
 ): number {
-  if (!/^[0-9]{1,9}$/.test(value)) throw new SaslError(code, "DIGEST-MD5: maxbuf is not a number");
+  // 1 to 9 decimal digits.
+  let digits = value.length > 0 && value.length <= 9;
+  for (let i = 0; i < value.length && digits; i++) {
+    const c = value.charCodeAt(i);
+    digits = c >= 0x30 && c <= 0x39;
+  }
+  if (!digits) throw new SaslError(code, "DIGEST-MD5: maxbuf is not a number");
   const n = Number(value);
   if (n <= 16 || n > MAX_MAXBUF) {
     throw new SaslError(code, `DIGEST-MD5: maxbuf ${n} is outside 17..${MAX_MAXBUF}`);
   }
   return n;
 }
+
+/** Whether text is non-empty and every character is printable ASCII (0x20..0x7E). */
+export function isPrintableAscii(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// The names a challenge's checks read, by their index in the scan's slots.
+const CHALLENGE_NAMES = [
+  "realm",
+  "nonce",
+  "qop",
+  "cipher",
+  "maxbuf",
+  "charset",
+  "algorithm",
+  "stale",
+  "rspauth",
+] as const;
+const REALM = 0;
+const NONCE = 1;
+const QOP = 2;
+const CIPHER = 3;
+const MAXBUF = 4;
+const CHARSET = 5;
+const ALGORITHM = 6;
+const STALE = 7;
+const RSPAUTH = 8;
 
 /** Parses and checks a digest-challenge. */
 export function parseChallenge(bytes: Uint8Array): DigestChallenge {
@@ -95,55 +135,45 @@ export function parseChallenge(bytes: Uint8Array): DigestChallenge {
     );
   }
   if (bytes.length === 0) throw new SaslError(code, "DIGEST-MD5: the challenge is empty");
-  const directives = parseDirectives(decodeLatin1(bytes), code);
-  if (directives.some((d) => d.name === "rspauth")) {
+  // One pass; then the checks in a fixed order, each on its own slot.
+  const slots = scanDirectives(decodeLatin1(bytes), code, CHALLENGE_NAMES, REALM);
+  if (slots.counts[RSPAUTH] > 0) {
     throw new SaslError(code, "DIGEST-MD5: rspauth arrived before the client responded");
   }
-  const charset = single(directives, "charset", false, code);
-  if (charset && charset.value.toLowerCase() !== "utf-8") {
-    throw new SaslError(code, `DIGEST-MD5: unknown charset "${charset.value}"`);
+  const charset = single(slots, CHARSET, "charset", false, code);
+  if (charset !== undefined && charset.toLowerCase() !== "utf-8") {
+    throw new SaslError(code, `DIGEST-MD5: unknown charset "${charset}"`);
   }
   const utf8 = charset !== undefined;
-  const algorithm = single(directives, "algorithm", true, code)!;
-  if (algorithm.value.toLowerCase() !== "md5-sess") {
-    throw new SaslError(code, `DIGEST-MD5: algorithm must be md5-sess, not "${algorithm.value}"`);
+  const algorithm = single(slots, ALGORITHM, "algorithm", true, code)!;
+  if (algorithm.toLowerCase() !== "md5-sess") {
+    throw new SaslError(code, `DIGEST-MD5: algorithm must be md5-sess, not "${algorithm}"`);
   }
-  const nonce = single(directives, "nonce", true, code)!;
-  if (nonce.value.length === 0) throw new SaslError(code, "DIGEST-MD5: the nonce is empty");
+  const nonce = single(slots, NONCE, "nonce", true, code)!;
+  if (nonce.length === 0) throw new SaslError(code, "DIGEST-MD5: the nonce is empty");
   // The nonce goes back into the response and into the hash; only ASCII is the same bytes
-  // under both charsets.
-  if (!/^[\x20-\x7e]+$/.test(nonce.value)) {
+  // under both charsets (so it needs no re-decoding).
+  if (!isPrintableAscii(nonce)) {
     throw new SaslError(code, "DIGEST-MD5: the nonce is not printable ASCII");
   }
-  const qopDirective = single(directives, "qop", false, code);
-  const offeredQops = qopDirective ? splitList(qopDirective.value.toLowerCase()) : ["auth"];
+  const qopValue = single(slots, QOP, "qop", false, code);
+  const offeredQops = qopValue !== undefined ? splitList(qopValue.toLowerCase()) : ["auth"];
   const qops = QOPS.filter((q) => offeredQops.includes(q)) as Qop[];
   if (qops.length === 0) throw new SaslError(code, "DIGEST-MD5: the server offers no known qop");
-  const cipherDirective = single(directives, "cipher", false, code);
-  const ciphers = cipherDirective
-    ? splitList(cipherDirective.value.toLowerCase()).filter((c): c is DigestCipher =>
-      CIPHERS.includes(c)
-    )
+  const cipherValue = single(slots, CIPHER, "cipher", false, code);
+  const ciphers = cipherValue !== undefined
+    ? splitList(cipherValue.toLowerCase()).filter((c): c is DigestCipher => CIPHERS.includes(c))
     : [];
-  if (offeredQops.includes("auth-conf") && !cipherDirective) {
+  if (cipherValue === undefined && offeredQops.includes("auth-conf")) {
     throw new SaslError(code, "DIGEST-MD5: auth-conf is offered without a cipher directive");
   }
-  const maxbufDirective = single(directives, "maxbuf", false, code);
-  const maxbuf = maxbufDirective ? parseMaxbuf(maxbufDirective.value, code) : DEFAULT_MAXBUF;
-  const staleDirective = single(directives, "stale", false, code);
-  if (staleDirective && staleDirective.value.toLowerCase() !== "true") {
+  const maxbufValue = single(slots, MAXBUF, "maxbuf", false, code);
+  const maxbuf = maxbufValue !== undefined ? parseMaxbuf(maxbufValue, code) : DEFAULT_MAXBUF;
+  const stale = single(slots, STALE, "stale", false, code);
+  if (stale !== undefined && stale.toLowerCase() !== "true") {
     throw new SaslError(code, `DIGEST-MD5: stale must be "true"`);
   }
-  const realms = directives.filter((d) => d.name === "realm").map((d) =>
-    reencodeValue(d.value, utf8, code)
-  );
-  return {
-    realms,
-    nonce: reencodeValue(nonce.value, utf8, code),
-    qops,
-    ciphers,
-    maxbuf,
-    utf8,
-    stale: staleDirective !== undefined,
-  };
+  const realms = slots.all;
+  for (let k = 0; k < realms.length; k++) realms[k] = reencodeValue(realms[k], utf8, code);
+  return { realms, nonce, qops, ciphers, maxbuf, utf8, stale: stale !== undefined };
 }

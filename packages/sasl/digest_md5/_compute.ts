@@ -1,7 +1,7 @@
 // The arithmetic of DIGEST-MD5 (RFC 2831 §2.1.2.1, §2.3, §2.4): H(A1), the response and rspauth
 // values, and the session keys of the security layers. Pure functions over bytes.
 
-import { hex, latin1, utf8 } from "../_bytes.ts";
+import { hex, latin1, utf8, utf8Into } from "../_bytes.ts";
 import { md5, md5Hex } from "../_hash.ts";
 
 /** A cipher RFC 2831 defines for `auth-conf`. */
@@ -18,6 +18,70 @@ export function credentialBytes(text: string, utf8Negotiated: boolean): Uint8Arr
   return utf8Negotiated ? utf8(text) : undefined;
 }
 
+/**
+ * How {@linkcode userSecretOf} turns each string into bytes: `latin1` (ISO-8859-1, or fail),
+ * `latin1-or-utf8` (each string on its own, as {@linkcode credentialBytes} with charset=utf-8)
+ * or `utf8`.
+ */
+export type CredentialEncoding = "latin1" | "latin1-or-utf8" | "utf8";
+
+// What is hashed as bytes (the user secret's input holds the password, H(A1)'s the secret) is
+// written into this one buffer, never into fresh arrays (in Deno each short typed array costs
+// about 1 us), and wiped after every hash. A longer input gets its own array, wiped alike.
+const scratch = /* @__PURE__ */ new Uint8Array(1024);
+
+function scratchFor(length: number): Uint8Array {
+  return length <= scratch.length ? scratch : new Uint8Array(length);
+}
+
+// Writes text at `at` under `encoding`; the new offset, or -1 when latin1 does not fit it.
+// `out` has room for 3 bytes per UTF-16 unit.
+function writeCredential(
+  text: string,
+  encoding: CredentialEncoding,
+  out: Uint8Array,
+  at: number,
+): number {
+  if (encoding !== "utf8") {
+    let i = 0;
+    for (; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0xff) break;
+      out[at + i] = code;
+    }
+    if (i === text.length) return at + i;
+    if (encoding === "latin1") return -1;
+  }
+  return utf8Into(text, out, at);
+}
+
+/**
+ * H({ username-value, ":", realm-value, ":", passwd }) from the strings, each encoded under
+ * `encoding`; `undefined` when `latin1` cannot encode one of them. The bytes never leave one
+ * wiped buffer.
+ */
+export function userSecretOf(
+  username: string,
+  realm: string,
+  password: string,
+  encoding: CredentialEncoding,
+): Uint8Array | undefined {
+  const room = 3 * (username.length + realm.length + password.length) + 2;
+  const buf = scratchFor(room);
+  let at = writeCredential(username, encoding, buf, 0);
+  if (at >= 0) {
+    buf[at++] = 0x3a;
+    at = writeCredential(realm, encoding, buf, at);
+  }
+  if (at >= 0) {
+    buf[at++] = 0x3a;
+    at = writeCredential(password, encoding, buf, at);
+  }
+  const secret = at < 0 ? undefined : md5(buf.subarray(0, at));
+  buf.fill(0, 0, room);
+  return secret;
+}
+
 /** H({ username-value, ":", realm-value, ":", passwd }): what a server may store instead of the password. */
 export function userSecret(
   username: Uint8Array,
@@ -25,14 +89,15 @@ export function userSecret(
   password: Uint8Array,
 ): Uint8Array {
   // One buffer, one hash call (a native hash pays per call), wiped after: it holds the password.
-  const joined = new Uint8Array(username.length + realm.length + password.length + 2);
+  const length = username.length + realm.length + password.length + 2;
+  const joined = scratchFor(length);
   joined.set(username, 0);
   joined[username.length] = 0x3a;
   joined.set(realm, username.length + 1);
   joined[username.length + realm.length + 1] = 0x3a;
   joined.set(password, username.length + realm.length + 2);
-  const secret = md5(joined);
-  joined.fill(0);
+  const secret = md5(joined.subarray(0, length));
+  joined.fill(0, 0, length);
   return secret;
 }
 
@@ -43,20 +108,44 @@ export function hashA1(
   cnonce: string,
   authzid: string | undefined,
 ): Uint8Array {
-  if (authzid) return md5(secret, utf8(`:${nonce}:${cnonce}:${authzid}`));
   // nonce and cnonce are printable ASCII (both sides check): their bytes are their char codes,
-  // written straight after the secret in one buffer.
-  const out = new Uint8Array(secret.length + nonce.length + cnonce.length + 2);
-  out.set(secret);
-  let at = secret.length;
-  out[at++] = 0x3a;
-  for (let i = 0; i < nonce.length; i++) out[at++] = nonce.charCodeAt(i);
-  out[at++] = 0x3a;
-  for (let i = 0; i < cnonce.length; i++) out[at++] = cnonce.charCodeAt(i);
-  return md5(out);
+  // written straight after the secret in the one buffer.
+  const room = secret.length + nonce.length + cnonce.length + 2 +
+    (authzid ? 1 + 3 * authzid.length : 0);
+  const buf = scratchFor(room);
+  let at = 0;
+  for (; at < secret.length; at++) buf[at] = secret[at];
+  buf[at++] = 0x3a;
+  for (let i = 0; i < nonce.length; i++) buf[at++] = nonce.charCodeAt(i);
+  buf[at++] = 0x3a;
+  for (let i = 0; i < cnonce.length; i++) buf[at++] = cnonce.charCodeAt(i);
+  if (authzid) {
+    buf[at++] = 0x3a;
+    at = utf8Into(authzid, buf, at);
+  }
+  const ha1 = md5(buf.subarray(0, at));
+  buf.fill(0, 0, room);
+  return ha1;
 }
 
 const ZERO_BODY_HASH = ":00000000000000000000000000000000";
+
+// H(A2) depends on public values only (the digest-uri, and whether the qop covers the body),
+// which repeat from one exchange to the next: the last few are kept, in place of two of the
+// six hashes of each side. Bounded, and holding nothing secret.
+const HA2_KEPT = 8;
+const ha2Inputs: string[] = [];
+const ha2Values: string[] = [];
+let ha2Next = 0;
+
+function hashA2(a2: string): string {
+  for (let k = 0; k < ha2Inputs.length; k++) if (ha2Inputs[k] === a2) return ha2Values[k];
+  const value = md5Hex(a2);
+  ha2Inputs[ha2Next] = a2;
+  ha2Values[ha2Next] = value;
+  ha2Next = (ha2Next + 1) % HA2_KEPT;
+  return value;
+}
 
 /**
  * The `response-value` (client proof, `prefix` "AUTHENTICATE") or the `rspauth` value (server
@@ -71,7 +160,7 @@ export function digestValue(
   cnonce: string,
   qop: string,
 ): string {
-  const ha2 = md5Hex(`${prefix}:${digestUri}${qop === "auth" ? "" : ZERO_BODY_HASH}`);
+  const ha2 = hashA2(`${prefix}:${digestUri}${qop === "auth" ? "" : ZERO_BODY_HASH}`);
   return md5Hex(`${hex(ha1)}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
 }
 

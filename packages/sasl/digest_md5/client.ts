@@ -4,25 +4,17 @@
  * @module
  */
 
-import {
-  concat,
-  decodeLatin1,
-  encodeBase64Url,
-  isNonceText,
-  randomBytes,
-  timingSafeEqual,
-  utf8,
-} from "../_bytes.ts";
+import { decodeLatin1, isNonceText, randomBase64Url, utf8, utf8Into } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
-import { credentialBytes, type DigestCipher, digestValue, hashA1, userSecret } from "./_compute.ts";
+import { type DigestCipher, digestValue, hashA1, userSecretOf } from "./_compute.ts";
 import {
   type DigestChallenge,
   MAX_CHALLENGE_LENGTH,
   MAX_RESPONSE_LENGTH,
   parseChallenge,
 } from "./_challenge.ts";
-import { parseDirectives, quote } from "./_directives.ts";
+import { quote, scanDirectives } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
 import { checkProtection, DIGEST_MD5_PROPERTIES } from "./_options.ts";
 
@@ -205,7 +197,9 @@ export class DigestMd5Client implements ClientMechanism {
   #state: ClientState = "initial";
   #ha1: Uint8Array = new Uint8Array(0);
   // What rspauth is computed from, kept until it arrives: no hashing for a proof not yet sent.
-  #rspauthInput?: { digestUri: string; nc: string; cnonce: string };
+  #digestUri = "";
+  #nc = "";
+  #cnonce = "";
   #session?: ReauthEntry;
   #outcome?: SaslOutcome;
 
@@ -422,35 +416,36 @@ export class DigestMd5Client implements ClientMechanism {
 
   #respond(session: ReauthEntry): Uint8Array {
     const o = this.#options;
-    const encode = (text: string) =>
-      session.utf8 && o.credentialEncoding === "utf-8"
-        ? utf8(text)
-        : credentialBytes(text, session.utf8);
-    const username = encode(o.username);
-    const realm = encode(session.realm);
-    const password = encode(o.password);
-    if (!username || !realm || !password) {
+    const secret = userSecretOf(
+      o.username,
+      session.realm,
+      o.password,
+      !session.utf8 ? "latin1" : o.credentialEncoding === "utf-8" ? "utf8" : "latin1-or-utf8",
+    );
+    if (!secret) {
       throw new SaslError(
         "invalid-argument",
         "DIGEST-MD5: the server did not offer charset=utf-8, and a username, realm or password " +
           "has characters outside ISO-8859-1",
       );
     }
-    const cnonce = o.cnonce ? o.cnonce() : encodeBase64Url(randomBytes(16));
+    const cnonce = o.cnonce ? o.cnonce() : randomBase64Url(16);
     if (!isNonceText(cnonce)) {
+      secret.fill(0);
       throw new SaslError(
         "invalid-argument",
         "DIGEST-MD5: cnonce must be non-empty printable text",
       );
     }
-    const nc = session.nc.toString(16).padStart(8, "0");
+    const nc = session.nc === 1 ? "00000001" : session.nc.toString(16).padStart(8, "0");
     // RFC 2831 §2.1.2: serv-name is left out when it is the host itself.
     const servName = o.serviceName && o.serviceName.toLowerCase() !== o.host.toLowerCase()
       ? `/${o.serviceName}`
       : "";
     const digestUri = `${o.service}/${o.host}${servName}`;
     const authzid = o.authorizationId || undefined;
-    this.#ha1 = hashA1(userSecret(username, realm, password), session.nonce, cnonce, authzid);
+    this.#ha1 = hashA1(secret, session.nonce, cnonce, authzid);
+    secret.fill(0);
     const response = digestValue(
       this.#ha1,
       "AUTHENTICATE",
@@ -460,27 +455,25 @@ export class DigestMd5Client implements ClientMechanism {
       cnonce,
       session.qop,
     );
-    this.#rspauthInput = { digestUri, nc, cnonce };
+    this.#digestUri = digestUri;
+    this.#nc = nc;
+    this.#cnonce = cnonce;
     this.#session = session;
-    const parts: string[] = [];
-    if (session.utf8) parts.push("charset=utf-8");
-    parts.push(`username=${quote(o.username)}`);
-    if (session.realmSent) parts.push(`realm=${quote(session.realm)}`);
-    parts.push(
-      `nonce=${quote(session.nonce)}`,
-      `nc=${nc}`,
-      `cnonce=${quote(cnonce)}`,
-      `digest-uri=${quote(digestUri)}`,
-    );
+    // One string, encoded once. cnonce and digest-uri are nonce text (checked above and in the
+    // constructor): quoting them cannot need an escape.
+    let text = session.utf8 ? "charset=utf-8,username=" : "username=";
+    text += quote(o.username);
+    if (session.realmSent) text += `,realm=${quote(session.realm)}`;
+    text += `,nonce=${quote(session.nonce)},nc=${nc},cnonce="${cnonce}",digest-uri="${digestUri}"`;
     // maxbuf only matters to a security layer; leaving out the default keeps the response
     // byte-identical to other clients'.
-    if (session.qop !== "auth" || this.#maxbuf !== 65536) parts.push(`maxbuf=${this.#maxbuf}`);
-    parts.push(`response=${response}`, `qop=${session.qop}`);
-    if (session.cipher) parts.push(`cipher=${session.cipher}`);
+    if (session.qop !== "auth" || this.#maxbuf !== 65536) text += `,maxbuf=${this.#maxbuf}`;
+    text += `,response=${response},qop=${session.qop}`;
+    if (session.cipher) text += `,cipher=${session.cipher}`;
     // With charset=utf-8 the response is UTF-8; otherwise ISO-8859-1, which the checks above
     // guarantee every value fits. authzid is UTF-8 either way (RFC 2831 §2.1.2.1).
-    const head = encodeText(parts.join(","), session.utf8);
-    const message = authzid ? concat(head, utf8(`,authzid=${quote(authzid)}`)) : head;
+    const tail = authzid ? `,authzid=${quote(authzid)}` : "";
+    const message = encodeResponse(text, session.utf8, tail);
     if (message.length > MAX_RESPONSE_LENGTH) {
       throw new SaslError(
         "message-too-long",
@@ -499,9 +492,9 @@ export class DigestMd5Client implements ClientMechanism {
         `DIGEST-MD5: rspauth message of ${data.length} bytes exceeds ${MAX_CHALLENGE_LENGTH}`,
       );
     }
-    let directives;
+    let slots;
     try {
-      directives = parseDirectives(decodeLatin1(data), "malformed-challenge");
+      slots = scanDirectives(decodeLatin1(data), "malformed-challenge", RSPAUTH_NAMES);
     } catch (error) {
       throw new SaslError(
         "server-verification-failed",
@@ -511,15 +504,14 @@ export class DigestMd5Client implements ClientMechanism {
         },
       );
     }
-    const rspauth = directives.filter((d) => d.name === "rspauth");
-    if (rspauth.length !== 1) {
+    if (slots.counts[0] !== 1) {
       throw new SaslError(
         "server-verification-failed",
         "DIGEST-MD5: the server's final message has no single rspauth",
       );
     }
-    const expected = utf8(this.#expectedRspauth());
-    if (!timingSafeEqual(utf8(rspauth[0].value.toLowerCase()), expected)) {
+    const expected = this.#expectedRspauth();
+    if (!sameHexInTime(slots.values[0]!, expected)) {
       throw new SaslError(
         "server-verification-failed",
         "DIGEST-MD5: rspauth is wrong: the server does not know the password",
@@ -529,9 +521,8 @@ export class DigestMd5Client implements ClientMechanism {
   }
 
   #expectedRspauth(): string {
-    const input = this.#rspauthInput!;
     const { nonce, qop } = this.#session!;
-    return digestValue(this.#ha1, "", input.digestUri, nonce, input.nc, input.cnonce, qop);
+    return digestValue(this.#ha1, "", this.#digestUri, nonce, this.#nc, this.#cnonce, qop);
   }
 
   // A cached session is reused only if this caller would have agreed to it: the same
@@ -578,9 +569,28 @@ function startsWithRspauth(data: Uint8Array): boolean {
   return /^\s*rspauth\s*=/i.test(decodeLatin1(data.subarray(0, 16)));
 }
 
-function encodeText(text: string, asUtf8: boolean): Uint8Array {
-  if (asUtf8) return utf8(text);
-  const out = new Uint8Array(text.length);
+const RSPAUTH_NAMES = ["rspauth"];
+
+// Whether `value`, read case-insensitively, is the lower-case hex `expected`, in time that
+// depends only on the lengths.
+function sameHexInTime(value: string, expected: string): boolean {
+  if (value.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    // A-Z to a-z; every other character is left as it is and cannot equal a hex digit.
+    const lower = code >= 0x41 && code <= 0x5a ? code | 0x20 : code;
+    diff |= lower ^ expected.charCodeAt(i);
+  }
+  return diff === 0;
+}
+
+// The response's bytes in one array: `text` as UTF-8 or ISO-8859-1, then `tail` (authzid) as
+// UTF-8.
+function encodeResponse(text: string, asUtf8: boolean, tail: string): Uint8Array {
+  if (asUtf8) return utf8(text + tail);
+  const out = new Uint8Array(text.length + 3 * tail.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
+  const end = utf8Into(tail, out, text.length);
+  return end === out.length ? out : out.slice(0, end);
 }

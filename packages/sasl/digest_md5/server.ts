@@ -6,10 +6,10 @@
 
 import {
   decodeLatin1,
-  encodeBase64Url,
   hasControlCharacter,
   isNonceText,
   latin1,
+  randomBase64Url,
   randomBytes,
   utf8,
 } from "../_bytes.ts";
@@ -21,16 +21,17 @@ import type {
   ServerMechanism,
   ServerStep,
 } from "../mechanism.ts";
-import { credentialBytes, digestValue, hashA1, userSecret } from "./_compute.ts";
+import { credentialBytes, digestValue, hashA1, userSecret, userSecretOf } from "./_compute.ts";
 import {
   DEFAULT_MAXBUF,
+  isPrintableAscii,
   MAX_CHALLENGE_LENGTH,
   MAX_RESPONSE_LENGTH,
   parseMaxbuf,
   reencodeValue,
   single,
 } from "./_challenge.ts";
-import { parseDirectives, quote } from "./_directives.ts";
+import { type DirectiveSlots, quote, scanDirectives } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
 import type { DigestCipher } from "./client.ts";
 import { checkProtection, DIGEST_MD5_PROPERTIES } from "./_options.ts";
@@ -195,6 +196,9 @@ export class DigestMd5Server implements ServerMechanism {
   #state: ServerState = "initial";
   #nonce = "";
   #outcome?: SaslOutcome;
+  // What surrounds the nonce in the challenge depends only on the configuration: made on the
+  // first call (the constructor's size check) and kept for the challenge itself.
+  #challengeParts?: readonly [head: string, offer: string, limits: string];
 
   /**
    * Creates a server for one exchange; it checks the options but issues nothing yet.
@@ -222,7 +226,7 @@ export class DigestMd5Server implements ServerMechanism {
     this.#maxbuf = maxbuf;
     this.#options = options;
     // RFC 2831 §2.1.1: a challenge is at most 2048 bytes; too many or too long realms break it.
-    if (this.#challengeText("x".repeat(24), false).length > MAX_CHALLENGE_LENGTH) {
+    if (this.#challengeLength(24) > MAX_CHALLENGE_LENGTH) {
       throw new SaslError("invalid-argument", "the realms make the challenge exceed 2048 bytes");
     }
   }
@@ -278,7 +282,7 @@ export class DigestMd5Server implements ServerMechanism {
   }
 
   #challenge(stale: boolean): ServerStep {
-    const nonce = this.#options.nonce ? this.#options.nonce() : encodeBase64Url(randomBytes(18));
+    const nonce = this.#options.nonce ? this.#options.nonce() : randomBase64Url(18);
     if (!isNonceText(nonce)) {
       throw new SaslError("invalid-argument", "DIGEST-MD5: nonce must be non-empty printable text");
     }
@@ -289,12 +293,23 @@ export class DigestMd5Server implements ServerMechanism {
   }
 
   #challengeText(nonce: string, stale: boolean): Uint8Array {
+    const [head, offer, limits] = this.#challengeParts ??= this.#makeChallengeParts();
+    return utf8(`${head}${quote(nonce)},${offer}${stale ? ",stale=true" : ""},${limits}`);
+  }
+
+  // The challenge's length in bytes with a nonce of `nonceLength` characters (nonce text).
+  #challengeLength(nonceLength: number): number {
+    const [head, offer, limits] = this.#challengeParts ??= this.#makeChallengeParts();
+    return utf8Length(head) + nonceLength + 2 + 1 + offer.length + 1 + limits.length;
+  }
+
+  #makeChallengeParts(): readonly [head: string, offer: string, limits: string] {
     const parts = this.#realms.map((realm) => `realm=${quote(realm)}`);
-    parts.push(`nonce=${quote(nonce)}`, `qop=${quote(this.#qops.join(","))}`);
-    if (this.#qops.includes("auth-conf")) parts.push(`cipher=${quote(this.#ciphers.join(","))}`);
-    if (stale) parts.push("stale=true");
-    parts.push(`maxbuf=${this.#maxbuf}`, "charset=utf-8", "algorithm=md5-sess");
-    return utf8(parts.join(","));
+    parts.push("nonce=");
+    const offer = [`qop=${quote(this.#qops.join(","))}`];
+    if (this.#qops.includes("auth-conf")) offer.push(`cipher=${quote(this.#ciphers.join(","))}`);
+    const limits = `maxbuf=${this.#maxbuf},charset=utf-8,algorithm=md5-sess`;
+    return [parts.join(","), offer.join(","), limits];
   }
 
   // A subsequent authentication (RFC 2831 §2.2.2): an initial response naming a nonce from the
@@ -303,8 +318,8 @@ export class DigestMd5Server implements ServerMechanism {
   #trySubsequent(response: Uint8Array): ServerStep {
     let nonce: string;
     try {
-      const directives = parseDirectives(decodeLatin1(response), "malformed-response");
-      nonce = single(directives, "nonce", true, "malformed-response")!.value;
+      const slots = scanDirectives(decodeLatin1(response), "malformed-response", RESPONSE_NAMES);
+      nonce = single(slots, NONCE, "nonce", true, "malformed-response")!;
     } catch {
       return this.#challenge(false);
     }
@@ -323,55 +338,47 @@ export class DigestMd5Server implements ServerMechanism {
   #verify(bytes: Uint8Array, subsequent: boolean): ServerStep {
     const code = "malformed-response";
     if (bytes.length === 0) throw new SaslError(code, "DIGEST-MD5: the response is empty");
-    const directives = parseDirectives(decodeLatin1(bytes), code);
-    const charset = single(directives, "charset", false, code);
-    if (charset && charset.value.toLowerCase() !== "utf-8") {
-      throw new SaslError(code, `DIGEST-MD5: unknown charset "${charset.value}"`);
+    // One pass; then the checks in a fixed order, each on its own slot.
+    const slots = scanDirectives(decodeLatin1(bytes), code, RESPONSE_NAMES);
+    const charset = single(slots, CHARSET, "charset", false, code);
+    if (charset !== undefined && charset.toLowerCase() !== "utf-8") {
+      throw new SaslError(code, `DIGEST-MD5: unknown charset "${charset}"`);
     }
     const utf8Charset = charset !== undefined;
-    // Without charset=utf-8 the RFC says ISO-8859-1, but Cyrus SASL's client sends raw UTF-8
-    // and never says so. Bytes that are valid UTF-8 are read as UTF-8, as Cyrus's server does;
-    // anything else is ISO-8859-1.
-    const text = (name: string, required: boolean, asUtf8 = utf8Charset) => {
-      const d = single(directives, name, required, code);
-      if (!d) return undefined;
-      if (asUtf8) return reencodeValue(d.value, true, code);
-      try {
-        return reencodeValue(d.value, true, code);
-      } catch {
-        return d.value;
-      }
-    };
-    const username = text("username", true)!;
+    const username = readText(slots, USERNAME, "username", true, utf8Charset)!;
     if (!username) throw new SaslError(code, "DIGEST-MD5: username is empty");
-    const realm = text("realm", false) ?? "";
-    const nonce = text("nonce", true)!;
-    const cnonce = text("cnonce", true)!;
+    const realm = readText(slots, REALM, "realm", false, utf8Charset) ?? "";
+    const nonce = readText(slots, NONCE, "nonce", true, utf8Charset)!;
+    const cnonce = readText(slots, CNONCE, "cnonce", true, utf8Charset)!;
     if (!cnonce) throw new SaslError(code, "DIGEST-MD5: cnonce is empty");
-    const ncText = text("nc", true)!;
-    if (!/^[0-9a-fA-F]{8}$/.test(ncText)) {
+    const ncText = readText(slots, NC, "nc", true, utf8Charset)!;
+    if (!isHex(ncText, 8)) {
       throw new SaslError(code, "DIGEST-MD5: nc is not 8 hexadecimal digits");
     }
     const nc = parseInt(ncText, 16);
-    const qop = (text("qop", false) ?? "auth").toLowerCase();
-    const digestUri = text("digest-uri", true)!;
-    const responseValue = text("response", true)!;
-    if (!/^[0-9a-fA-F]{32}$/.test(responseValue)) {
+    const qop = (readText(slots, QOP, "qop", false, utf8Charset) ?? "auth").toLowerCase();
+    const digestUri = readText(slots, DIGEST_URI, "digest-uri", true, utf8Charset)!;
+    const responseValue = readText(slots, RESPONSE, "response", true, utf8Charset)!;
+    if (!isHex(responseValue, 32)) {
       throw new SaslError(code, "DIGEST-MD5: response is not 32 hexadecimal digits");
     }
-    const maxbufText = text("maxbuf", false);
+    const maxbufText = readText(slots, MAXBUF, "maxbuf", false, utf8Charset);
     const peerMaxbuf = maxbufText === undefined ? DEFAULT_MAXBUF : parseMaxbuf(maxbufText, code);
-    const cipherText = text("cipher", false)?.toLowerCase();
+    const cipherText = readText(slots, CIPHER, "cipher", false, utf8Charset)?.toLowerCase();
     // authzid is UTF-8 whatever the charset (RFC 2831 §2.1.2.1).
-    const authzid = text("authzid", false, true) || undefined;
+    const authzid = readText(slots, AUTHZID, "authzid", false, true) || undefined;
 
     // Names go to the caller's lookup and into messages: no control characters.
-    for (const [name, value] of [["username", username], ["realm", realm], ["authzid", authzid]]) {
-      if (value !== undefined && hasControlCharacter(value)) {
-        throw new SaslError(code, `DIGEST-MD5: ${name} contains a control character`);
-      }
+    if (hasControlCharacter(username)) {
+      throw new SaslError(code, "DIGEST-MD5: username contains a control character");
     }
-    if (!/^[\x20-\x7e]+$/.test(cnonce) || !/^[\x20-\x7e]+$/.test(digestUri)) {
+    if (hasControlCharacter(realm)) {
+      throw new SaslError(code, "DIGEST-MD5: realm contains a control character");
+    }
+    if (authzid !== undefined && hasControlCharacter(authzid)) {
+      throw new SaslError(code, "DIGEST-MD5: authzid contains a control character");
+    }
+    if (!isPrintableAscii(cnonce) || !isPrintableAscii(digestUri)) {
       throw new SaslError(code, "DIGEST-MD5: cnonce and digest-uri must be printable ASCII");
     }
     if (!(this.#qops as readonly string[]).includes(qop)) {
@@ -475,8 +482,8 @@ export class DigestMd5Server implements ServerMechanism {
     if (service.toLowerCase() !== this.#options.service.toLowerCase()) {
       fail("names another service");
     }
-    const hosts = this.#hosts.map((h) => h.toLowerCase());
-    if (!hosts.includes(host.toLowerCase())) fail("names another host");
+    const lowerHost = host.toLowerCase();
+    if (!this.#hosts.some((h) => h.toLowerCase() === lowerHost)) fail("names another host");
     if (serviceName !== undefined) {
       const allowed = [this.#options.serviceName, ...this.#hosts]
         .filter((n): n is string => !!n)
@@ -503,7 +510,7 @@ function candidateSecrets(
   const { password } = credentials;
   // ASCII credentials are the same bytes under every reading: one secret, one hash.
   if (isAscii(username) && isAscii(realm) && isAscii(password)) {
-    return [userSecret(utf8(username), utf8(realm), utf8(password))];
+    return [userSecretOf(username, realm, password, "utf8")!];
   }
   const perString = [username, realm, password].map((s) => credentialBytes(s, true)!);
   const narrow = [username, realm, password].map((s) => latin1(s));
@@ -520,6 +527,84 @@ function candidateSecrets(
     out.push(userSecret(triple[0], triple[1], triple[2]));
   }
   return out;
+}
+
+// The names a response's checks read, by their index in the scan's slots.
+const RESPONSE_NAMES = [
+  "charset",
+  "username",
+  "realm",
+  "nonce",
+  "cnonce",
+  "nc",
+  "qop",
+  "digest-uri",
+  "response",
+  "maxbuf",
+  "cipher",
+  "authzid",
+];
+const CHARSET = 0;
+const USERNAME = 1;
+const REALM = 2;
+const NONCE = 3;
+const CNONCE = 4;
+const NC = 5;
+const QOP = 6;
+const DIGEST_URI = 7;
+const RESPONSE = 8;
+const MAXBUF = 9;
+const CIPHER = 10;
+const AUTHZID = 11;
+
+// A response value at most once (and exactly once when required), as text. Without
+// charset=utf-8 the RFC says ISO-8859-1, but Cyrus SASL's client sends raw UTF-8 and never says
+// so. Bytes that are valid UTF-8 are read as UTF-8, as Cyrus's server does; anything else is
+// ISO-8859-1. With `asUtf8` the value must be UTF-8.
+function readText(
+  slots: DirectiveSlots,
+  index: number,
+  name: string,
+  required: boolean,
+  asUtf8: boolean,
+): string | undefined {
+  const value = single(slots, index, name, required, "malformed-response");
+  if (value === undefined) return undefined;
+  if (asUtf8) return reencodeValue(value, true, "malformed-response");
+  try {
+    return reencodeValue(value, true, "malformed-response");
+  } catch {
+    return value;
+  }
+}
+
+// The number of UTF-8 bytes of text.
+function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) length += 1;
+    else if (code < 0x800) length += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        length += 4;
+        i++;
+      } else length += 3;
+    } else length += 3;
+  }
+  return length;
+}
+
+// Whether text is exactly `length` hexadecimal digits, either case.
+function isHex(text: string, length: number): boolean {
+  if (text.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    const letter = c | 0x20; // A-F to a-f
+    if (!((c >= 0x30 && c <= 0x39) || (letter >= 0x61 && letter <= 0x66))) return false;
+  }
+  return true;
 }
 
 // Compares two strings of equal length in time that depends only on the length.
