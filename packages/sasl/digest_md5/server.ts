@@ -124,6 +124,23 @@ function storeLookup(
   return { record, expired: false };
 }
 
+// What surrounds the nonce in a challenge: realms and "nonce=", the offer, the limits.
+type ChallengeParts = readonly [head: string, offer: string, limits: string];
+
+let lastChallenge: {
+  readonly realms: readonly string[];
+  readonly qops: readonly unknown[];
+  readonly ciphers: readonly unknown[];
+  readonly maxbuf: number;
+  readonly parts: ChallengeParts;
+} | undefined;
+
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Options of {@linkcode DigestMd5Server}. */
 export interface DigestMd5ServerOptions {
   /** The registered service name this server answers for: `smtp`, `imap`… */
@@ -198,7 +215,7 @@ export class DigestMd5Server implements ServerMechanism {
   #outcome?: SaslOutcome;
   // What surrounds the nonce in the challenge depends only on the configuration: made on the
   // first call (the constructor's size check) and kept for the challenge itself.
-  #challengeParts?: readonly [head: string, offer: string, limits: string];
+  #challengeParts?: ChallengeParts;
 
   /**
    * Creates a server for one exchange; it checks the options but issues nothing yet.
@@ -303,13 +320,31 @@ export class DigestMd5Server implements ServerMechanism {
     return utf8Length(head) + nonceLength + 2 + 1 + offer.length + 1 + limits.length;
   }
 
-  #makeChallengeParts(): readonly [head: string, offer: string, limits: string] {
+  #makeChallengeParts(): ChallengeParts {
+    // A service makes one server per exchange, all alike: the last configuration's parts are
+    // reused when realms, qops, ciphers and maxbuf are the same.
+    const last = lastChallenge;
+    if (
+      last !== undefined && last.maxbuf === this.#maxbuf && sameList(last.realms, this.#realms) &&
+      sameList(last.qops, this.#qops) && sameList(last.ciphers, this.#ciphers)
+    ) {
+      return last.parts;
+    }
     const parts = this.#realms.map((realm) => `realm=${quote(realm)}`);
     parts.push("nonce=");
     const offer = [`qop=${quote(this.#qops.join(","))}`];
     if (this.#qops.includes("auth-conf")) offer.push(`cipher=${quote(this.#ciphers.join(","))}`);
     const limits = `maxbuf=${this.#maxbuf},charset=utf-8,algorithm=md5-sess`;
-    return [parts.join(","), offer.join(","), limits];
+    const made: ChallengeParts = [parts.join(","), offer.join(","), limits];
+    // Copies: the caller may change its arrays later.
+    lastChallenge = {
+      realms: this.#realms.slice(),
+      qops: this.#qops.slice(),
+      ciphers: this.#ciphers.slice(),
+      maxbuf: this.#maxbuf,
+      parts: made,
+    };
+    return made;
   }
 
   // A subsequent authentication (RFC 2831 §2.2.2): an initial response naming a nonce from the
