@@ -174,6 +174,9 @@ export function parseChallenge(bytes: Uint8Array): DigestChallenge {
     throw new SaslError(code, `DIGEST-MD5: stale must be "true"`);
   }
   const realms = slots.all;
-  for (let k = 0; k < realms.length; k++) realms[k] = reencodeValue(realms[k], utf8, code);
+  // ASCII reads the same under both charsets.
+  if (!slots.ascii) {
+    for (let k = 0; k < realms.length; k++) realms[k] = reencodeValue(realms[k], utf8, code);
+  }
   return { realms, nonce, qops, ciphers, maxbuf, utf8, stale: stale !== undefined };
 }

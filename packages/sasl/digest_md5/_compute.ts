@@ -132,16 +132,22 @@ const ZERO_BODY_HASH = ":00000000000000000000000000000000";
 
 // H(A2) depends on public values only (the digest-uri, and whether the qop covers the body),
 // which repeat from one exchange to the next: the last few are kept, in place of two of the
-// six hashes of each side. Bounded, and holding nothing secret.
+// six hashes of each side. Bounded, and holding nothing secret. Looked up by the digest-uri
+// and two flags, so a hit builds no A2 string.
 const HA2_KEPT = 8;
-const ha2Inputs: string[] = [];
+const ha2Uris: string[] = [];
+const ha2Kinds: number[] = [];
 const ha2Values: string[] = [];
 let ha2Next = 0;
 
-function hashA2(a2: string): string {
-  for (let k = 0; k < ha2Inputs.length; k++) if (ha2Inputs[k] === a2) return ha2Values[k];
-  const value = md5Hex(a2);
-  ha2Inputs[ha2Next] = a2;
+function hashA2(prefix: "AUTHENTICATE" | "", digestUri: string, qop: string): string {
+  const kind = (prefix === "" ? 1 : 0) | (qop === "auth" ? 0 : 2);
+  for (let k = 0; k < ha2Uris.length; k++) {
+    if (ha2Kinds[k] === kind && ha2Uris[k] === digestUri) return ha2Values[k];
+  }
+  const value = md5Hex(`${prefix}:${digestUri}${qop === "auth" ? "" : ZERO_BODY_HASH}`);
+  ha2Uris[ha2Next] = digestUri;
+  ha2Kinds[ha2Next] = kind;
   ha2Values[ha2Next] = value;
   ha2Next = (ha2Next + 1) % HA2_KEPT;
   return value;
@@ -160,7 +166,7 @@ export function digestValue(
   cnonce: string,
   qop: string,
 ): string {
-  const ha2 = hashA2(`${prefix}:${digestUri}${qop === "auth" ? "" : ZERO_BODY_HASH}`);
+  const ha2 = hashA2(prefix, digestUri, qop);
   return md5Hex(`${hex(ha1)}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
 }
 

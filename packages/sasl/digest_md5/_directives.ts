@@ -40,6 +40,8 @@ export interface DirectiveSlots {
   readonly counts: number[];
   /** Every value of the name `collect` pointed at, in order. */
   readonly all: string[];
+  /** Whether every quoted value was ASCII (then no value needs re-reading as UTF-8). */
+  ascii: boolean;
 }
 
 /**
@@ -78,7 +80,7 @@ export function scanDirectives(
     values.push(undefined);
     counts.push(0);
   }
-  const slots: DirectiveSlots = { values, counts, all: [] };
+  const slots: DirectiveSlots = { values, counts, all: [], ascii: true };
   scan(text, errorCode, names, slots, collect, undefined);
   return slots;
 }
@@ -124,6 +126,8 @@ function scan(
   let i = 0;
   let nameStart = 0;
   let nameEnd = 0;
+  // The OR of every character of quoted values (escaped ones are ASCII or read below).
+  let high = 0;
   while (i < length) {
     while (i < length && isLwsCode(text.charCodeAt(i))) i++;
     if (i >= length) break;
@@ -162,11 +166,13 @@ function scan(
         }
         if (code === 0x5c) {
           if (i + 1 >= length) break;
+          high |= text.charCodeAt(i + 1);
           if (wanted) (parts ??= []).push(text.slice(runStart, i), text[i + 1]);
           i += 2;
           runStart = i;
           continue;
         }
+        high |= code;
         // qdtext excludes CTLs other than LWS.
         if ((code < 32 && !isLwsCode(code)) || code === 127) {
           malformed(
@@ -216,6 +222,7 @@ function scan(
       i++;
     }
   }
+  if (slots !== undefined) slots.ascii = high < 0x80;
 }
 
 /** Splits a quoted `#rule` list such as `auth,auth-int` into its non-empty, trimmed elements. */

@@ -145,6 +145,8 @@ type ClientState =
 
 const QOP_ORDER: readonly Qop[] = ["auth-conf", "auth-int", "auth"];
 
+const NO_HA1 = /* @__PURE__ */ new Uint8Array(0);
+
 /**
  * The DIGEST-MD5 client: answers the server's challenge, verifies the server's `rspauth`, and
  * sets up the integrity or confidentiality layer the caller asked for.
@@ -195,7 +197,8 @@ export class DigestMd5Client implements ClientMechanism {
   readonly #ciphers: readonly DigestCipher[];
   readonly #maxbuf: number;
   #state: ClientState = "initial";
-  #ha1: Uint8Array = new Uint8Array(0);
+  // Set by the response; until then one shared empty array (no allocation per client).
+  #ha1: Uint8Array = NO_HA1;
   // What rspauth is computed from, kept until it arrives: no hashing for a proof not yet sent.
   #digestUri = "";
   #nc = "";

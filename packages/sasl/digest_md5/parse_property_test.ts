@@ -56,16 +56,18 @@ function fromList(directives: Directive[]) {
     if (counts[slot]++ === 0) values[slot] = d.value;
   }
   const all = directives.filter((d) => d.name === "realm").map((d) => d.value);
-  return { values, counts, all };
+  // deno-lint-ignore no-control-regex
+  const ascii = directives.every((d) => /^[\x00-\x7f]*$/.test(d.value));
+  return { values, counts, all, ascii };
 }
 
-Deno.test("scanDirectives: the same values, counts and errors as parseDirectives", () => {
+Deno.test("scanDirectives: the same values, counts, ASCII-ness and errors as parseDirectives", () => {
   fc.assert(
     fc.property(fc.oneof(list, mutated), (text) => {
       const expected = outcome(() => fromList(parseDirectives(text, "malformed-challenge")));
       const actual = outcome(() => {
         const s = scanDirectives(text, "malformed-challenge", NAMES, 0);
-        return { values: s.values, counts: s.counts, all: s.all };
+        return { values: s.values, counts: s.counts, all: s.all, ascii: s.ascii };
       });
       assert.deepEqual(actual, expected);
     }),

@@ -604,7 +604,8 @@ function readText(
   asUtf8: boolean,
 ): string | undefined {
   const value = single(slots, index, name, required, "malformed-response");
-  if (value === undefined) return undefined;
+  // ASCII reads the same under both charsets.
+  if (value === undefined || slots.ascii) return value;
   if (asUtf8) return reencodeValue(value, true, "malformed-response");
   try {
     return reencodeValue(value, true, "malformed-response");
