@@ -38,6 +38,27 @@ export function utf8Into(text: string, out: Uint8Array, at: number): number {
   return at + text.length;
 }
 
+/**
+ * The bytes of strings that are all ASCII, written piece by piece into one array of the exact
+ * length (no concatenated string to flatten, no TextEncoder call); `undefined` as soon as a
+ * character is not ASCII.
+ */
+export function asciiPieces(pieces: readonly string[], last = ""): Uint8Array | undefined {
+  let length = last.length;
+  for (let k = 0; k < pieces.length; k++) length += pieces[k].length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (let k = 0; k <= pieces.length; k++) {
+    const piece = k < pieces.length ? pieces[k] : last;
+    for (let i = 0; i < piece.length; i++) {
+      const code = piece.charCodeAt(i);
+      if (code > 0x7f) return undefined;
+      out[at++] = code;
+    }
+  }
+  return out;
+}
+
 /** Decodes UTF-8, returning `undefined` when the bytes are not valid UTF-8. */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {

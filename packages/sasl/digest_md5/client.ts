@@ -4,7 +4,14 @@
  * @module
  */
 
-import { decodeLatin1, isNonceText, randomBase64Url, utf8, utf8Into } from "../_bytes.ts";
+import {
+  asciiPieces,
+  decodeLatin1,
+  isNonceText,
+  randomBase64Url,
+  utf8,
+  utf8Into,
+} from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
 import { type DigestCipher, digestValue, hashA1, userSecretOf } from "./_compute.ts";
@@ -462,21 +469,28 @@ export class DigestMd5Client implements ClientMechanism {
     this.#nc = nc;
     this.#cnonce = cnonce;
     this.#session = session;
-    // One string, encoded once. cnonce and digest-uri are nonce text (checked above and in the
-    // constructor): quoting them cannot need an escape.
-    let text = session.utf8 ? "charset=utf-8,username=" : "username=";
-    text += quote(o.username);
-    if (session.realmSent) text += `,realm=${quote(session.realm)}`;
-    text += `,nonce=${quote(session.nonce)},nc=${nc},cnonce="${cnonce}",digest-uri="${digestUri}"`;
+    // The response as pieces, written once into one array. cnonce and the digest-uri's parts
+    // are nonce text (checked above and in the constructor): quoting them needs no escape.
+    const p: string[] = [session.utf8 ? "charset=utf-8,username=" : "username="];
+    pushQuoted(p, o.username);
+    if (session.realmSent) {
+      p.push(",realm=");
+      pushQuoted(p, session.realm);
+    }
+    p.push(",nonce=");
+    pushQuoted(p, session.nonce);
+    p.push(",nc=", nc, ',cnonce="', cnonce, '",digest-uri="', o.service, "/", o.host);
+    if (servName) p.push(servName);
     // maxbuf only matters to a security layer; leaving out the default keeps the response
     // byte-identical to other clients'.
-    if (session.qop !== "auth" || this.#maxbuf !== 65536) text += `,maxbuf=${this.#maxbuf}`;
-    text += `,response=${response},qop=${session.qop}`;
-    if (session.cipher) text += `,cipher=${session.cipher}`;
+    if (session.qop !== "auth" || this.#maxbuf !== 65536) p.push('",maxbuf=', `${this.#maxbuf}`);
+    else p.push('"');
+    p.push(",response=", response, ",qop=", session.qop);
+    if (session.cipher) p.push(",cipher=", session.cipher);
     // With charset=utf-8 the response is UTF-8; otherwise ISO-8859-1, which the checks above
     // guarantee every value fits. authzid is UTF-8 either way (RFC 2831 §2.1.2.1).
     const tail = authzid ? `,authzid=${quote(authzid)}` : "";
-    const message = encodeResponse(text, session.utf8, tail);
+    const message = encodeResponse(p, session.utf8, tail);
     if (message.length > MAX_RESPONSE_LENGTH) {
       throw new SaslError(
         "message-too-long",
@@ -588,9 +602,20 @@ function sameHexInTime(value: string, expected: string): boolean {
   return diff === 0;
 }
 
-// The response's bytes in one array: `text` as UTF-8 or ISO-8859-1, then `tail` (authzid) as
-// UTF-8.
-function encodeResponse(text: string, asUtf8: boolean, tail: string): Uint8Array {
+// A quoted-string as pieces: the value itself between quotes when it needs no escape.
+function pushQuoted(pieces: string[], value: string): void {
+  if (value.indexOf('"') < 0 && value.indexOf("\\") < 0) pieces.push('"', value, '"');
+  else pieces.push(quote(value));
+}
+
+// The response's bytes in one array: the pieces as UTF-8 or ISO-8859-1, then `tail` (authzid)
+// as UTF-8.
+function encodeResponse(pieces: string[], asUtf8: boolean, tail: string): Uint8Array {
+  const text = asciiPieces(pieces, tail);
+  return text ?? encodeText(pieces.join(""), asUtf8, tail);
+}
+
+function encodeText(text: string, asUtf8: boolean, tail: string): Uint8Array {
   if (asUtf8) return utf8(text + tail);
   const out = new Uint8Array(text.length + 3 * tail.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);

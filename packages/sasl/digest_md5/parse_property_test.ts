@@ -5,7 +5,15 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Directive, parseDirectives, scanDirectives, splitList } from "./_directives.ts";
 import { credentialBytes, digestValue, hashA1, userSecret, userSecretOf } from "./_compute.ts";
-import { decodeLatin1, encodeBase64Url, hex, randomBase64Url, utf8, utf8Into } from "../_bytes.ts";
+import {
+  asciiPieces,
+  decodeLatin1,
+  encodeBase64Url,
+  hex,
+  randomBase64Url,
+  utf8,
+  utf8Into,
+} from "../_bytes.ts";
 import { md5Hex, nobleMd5Backend } from "../_hash.ts";
 import { SaslError } from "../error.ts";
 
@@ -111,6 +119,18 @@ Deno.test("utf8Into: the bytes of utf8(), at any offset", () => {
       const out = new Uint8Array(at + 3 * text.length);
       const end = utf8Into(text, out, at);
       assert.deepEqual(out.subarray(at, end), utf8(text));
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("asciiPieces: the bytes of the joined pieces when all ASCII, else nothing", () => {
+  fc.assert(
+    fc.property(fc.array(credential, { maxLength: 6 }), credential, (pieces, last) => {
+      const joined = pieces.join("") + last;
+      // deno-lint-ignore no-control-regex
+      const ascii = /^[\x00-\x7f]*$/.test(joined);
+      assert.deepEqual(asciiPieces(pieces, last), ascii ? utf8(joined) : undefined);
     }),
     RUNS,
   );

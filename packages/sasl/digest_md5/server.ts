@@ -5,6 +5,7 @@
  */
 
 import {
+  asciiPieces,
   decodeLatin1,
   hasControlCharacter,
   isNonceText,
@@ -311,7 +312,10 @@ export class DigestMd5Server implements ServerMechanism {
 
   #challengeText(nonce: string, stale: boolean): Uint8Array {
     const [head, offer, limits] = this.#challengeParts ??= this.#makeChallengeParts();
-    return utf8(`${head}${quote(nonce)},${offer}${stale ? ",stale=true" : ""},${limits}`);
+    // The nonce is nonce text: quoting it needs no escape.
+    const stalePart = stale ? ",stale=true," : ",";
+    return asciiPieces([head, '"', nonce, '",', offer, stalePart, limits]) ??
+      utf8(`${head}${quote(nonce)},${offer}${stale ? ",stale=true" : ""},${limits}`);
   }
 
   // The challenge's length in bytes with a nonce of `nonceLength` characters (nonce text).
