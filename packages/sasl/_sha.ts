@@ -75,27 +75,30 @@ export function webCryptoBackend(): ShaBackend | undefined {
 
 // ---- the choice -------------------------------------------------------------------------------
 // Chosen by measurement, per operation and runtime (bench/scram_bench.ts under Deno,
-// bench/scram_pbkdf2.mjs under Node, Bun and Deno; one 2-core machine shared with other jobs,
-// Node 20.20.2, Deno 2.9.6, Bun 1.4.5):
+// bench/scram_pbkdf2.mjs under Node, Bun and Deno, and loops over the primitives as SCRAM calls
+// them; one 2-core machine shared with other jobs, load 3-8, Node 20.20.2, Deno 2.9.6, Bun
+// 1.4.5; absolute times are inflated by the load, the ratios within a runtime are what count):
 //
 //   PBKDF2-HMAC-SHA-256, 4096 iterations   node:crypto    WebCrypto      @noble/hashes
 //     Node                                 0.86-1.34 ms   1.10-1.47 ms   5.6-10.3 ms
 //     Bun                                  0.46-0.64 ms   0.50-0.86 ms   6.5-8.1 ms
 //     Deno                                 2.5-4.0 ms     0.73-1.3 ms    5.8-11.5 ms
-//   HMAC-SHA-256, 32-byte key, 110 bytes (SCRAM does 4 on the client, 2 on the server)
+//   HMAC-SHA-256, 32-byte key, 110 bytes (the client does 4, the server 2)
 //     Node                                 8 µs           134-239 µs     16 µs
 //     Bun                                  2 µs           17-87 µs       20 µs
 //     Deno                                 27-50 µs       74-133 µs      11-25 µs
-//   SHA-256 of 32 bytes: node:crypto one-shot hash() 0.7-0.9 µs in Node and Bun (createHash
-//   5 µs there), noble 4-5 µs; in Deno hash() 3.8 µs, noble 9 µs, but loading node:crypto
-//   costs Deno 13-20 ms once, which two hashes an exchange take thousands of exchanges to repay.
+//   SHA-256 of 32 bytes (StoredKey; one a side)   hash()    createHash    @noble/hashes
+//     Node                                        0.9 µs    5.4 µs        5.1 µs
+//     Bun                                         0.7 µs    1.5 µs        3.9 µs
+//     Deno                                        3.8 µs    12.9 µs       9.0 µs
 //
-// So: Node and Bun use node:crypto for everything (Bun's WebCrypto PBKDF2 is no faster, its
-// HMAC far slower). Deno's node:crypto PBKDF2 is 3-4x slower than its WebCrypto, and its HMAC
-// slower than noble, so Deno uses WebCrypto for PBKDF2 and noble for HMAC and hashing (which
-// also spares Deno loading node:crypto). Browsers and workers (no node:crypto) use WebCrypto
-// for everything: it is their only native code, and it keeps noble's SHA-2 out of a browser
-// bundle. Without crypto.subtle (an insecure browser context) everything is noble.
+// So: Node and Bun use node:crypto for everything, the hash as one-shot hash() (Bun's WebCrypto
+// PBKDF2 is no faster, its HMAC far slower). Deno's node:crypto PBKDF2 is 3-4x slower than its
+// WebCrypto and its HMAC 2x slower than noble, so Deno uses WebCrypto for PBKDF2 and noble for
+// HMAC and hashing: its hash() would save about 5 µs twice an exchange, but loading node:crypto
+// costs Deno 13-20 ms once, thousands of exchanges' worth. Browsers and workers (no node:crypto)
+// use WebCrypto for everything: it is their only native code, and it keeps noble's SHA-2 out of
+// a browser bundle. Without crypto.subtle (an insecure browser context) everything is noble.
 async function chooseShaBackend(): Promise<ShaBackend> {
   const web = webCryptoBackend();
   const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";

@@ -165,8 +165,9 @@ type ClientState =
  * The client side of SCRAM (RFC 5802, RFC 7677).
  *
  * {@linkcode ScramClient.next} returns a Promise: the key derivation is PBKDF2, and the only
- * native PBKDF2 in browsers is WebCrypto's, which is asynchronous (saslkit uses `node:crypto`
- * where the runtime has it, WebCrypto in Deno and browsers, @noble/hashes elsewhere).
+ * native PBKDF2 in browsers is WebCrypto's, which is asynchronous (saslkit hashes with
+ * `node:crypto` in Node and Bun, WebCrypto PBKDF2 and @noble/hashes in Deno, WebCrypto alone in
+ * browsers, @noble/hashes where there is no WebCrypto).
  *
  * The username and password are prepared with SASLprep in the constructor, so a string it
  * rejects fails before anything is sent. Printable ASCII needs nothing for that; any other
