@@ -72,19 +72,19 @@ export function digestValue(
   return md5Hex(`${hex(ha1)}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
 }
 
-const MAGIC = {
-  clientSign: "Digest session key to client-to-server signing key magic constant",
-  serverSign: "Digest session key to server-to-client signing key magic constant",
-  clientSeal: "Digest H(A1) to client-to-server sealing key magic constant",
-  serverSeal: "Digest H(A1) to server-to-client sealing key magic constant",
-} as const;
+// The magic constants of RFC 2831 §2.3-2.4, for the client-to-server and server-to-client keys.
+// Built from one pattern each, so that a bundle without sealing carries only the signing text.
+const magic = (start: string, kind: string) => [
+  `${start} to client-to-server ${kind} key magic constant`,
+  `${start} to server-to-client ${kind} key magic constant`,
+];
 
 /** The session keys of RFC 2831 §2.3–2.4, seen from one side: [send, receive]. */
 export type KeyPair = [send: Uint8Array, receive: Uint8Array];
 
 /** Derives the integrity keys Kic/Kis (RFC 2831 §2.3). */
 export function integrityKeys(ha1: Uint8Array, side: "client" | "server"): KeyPair {
-  return keyPair(ha1, side, MAGIC.clientSign, MAGIC.serverSign);
+  return keyPair(ha1, side, magic("Digest session key", "signing"));
 }
 
 /**
@@ -92,14 +92,13 @@ export function integrityKeys(ha1: Uint8Array, side: "client" | "server"): KeyPa
  * 5 for rc4-40, 7 for rc4-56, all 16 otherwise.
  */
 export function sealingKeys(ha1: Uint8Array, side: "client" | "server", keyBytes: number): KeyPair {
-  return keyPair(ha1.subarray(0, keyBytes), side, MAGIC.clientSeal, MAGIC.serverSeal);
+  return keyPair(ha1.subarray(0, keyBytes), side, magic("Digest H(A1)", "sealing"));
 }
 
 function keyPair(
   base: Uint8Array,
   side: "client" | "server",
-  client: string,
-  server: string,
+  [client, server]: string[],
 ): KeyPair {
   const c = md5(base, utf8(client));
   const s = md5(base, utf8(server));

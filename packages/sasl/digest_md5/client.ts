@@ -364,7 +364,7 @@ export class DigestMd5Client implements ClientMechanism {
       throw new SaslError(
         "no-acceptable-cipher",
         `DIGEST-MD5: the server offers ciphers ${challenge.ciphers.join(",") || "(none)"}; ` +
-          `the caller accepts ${this.#cipherNames()}`,
+          `the caller accepts ${this.#ciphers.map((c) => c.name).join(",")}`,
       );
     }
     if (!qop) {
@@ -542,10 +542,6 @@ export class DigestMd5Client implements ClientMechanism {
 
   #suite(name: DigestCipher | undefined): DigestCipherSuite | undefined {
     return this.#ciphers.find((c) => c.name === name);
-  }
-
-  #cipherNames(): string {
-    return this.#ciphers.map((c) => c.name).join(",");
   }
 
   #cacheKey(): string {
