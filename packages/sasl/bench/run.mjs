@@ -165,6 +165,7 @@ async function bundleSize(name, source) {
   writeFileSync(
     entry,
     source.replaceAll('"@saslkit/sasl/scram"', `"${to("scram/mod.ts")}"`)
+      .replaceAll('"@saslkit/sasl/digest-md5"', `"${to("digest_md5/mod.ts")}"`)
       .replaceAll('"@saslkit/sasl"', `"${to("mod.ts")}"`),
   );
   const result = await build({
@@ -185,13 +186,18 @@ async function bundleSize(name, source) {
     );
   return { minified: code.length, gzip: gzipSync(code, { level: 9 }).length, top: inputs };
 }
+// DIGEST-MD5 from either entry point (the root and @saslkit/sasl/digest-md5, which also
+// re-exports the ciphers of auth-conf): the larger counts.
+const digestApp = (from) =>
+  `import { DigestMd5Client } from "${from}";\n` +
+  'const c = new DigestMd5Client({ username: "u", password: "p", service: "smtp", host: "h" });\n' +
+  "c.start();\nexport const answer = (x: Uint8Array) => c.next(x);\n";
+const digestBundles = [
+  await bundleSize("digest", digestApp("@saslkit/sasl")),
+  await bundleSize("digest_subpath", digestApp("@saslkit/sasl/digest-md5")),
+];
 const bundles = {
-  digest: await bundleSize(
-    "digest",
-    'import { DigestMd5Client } from "@saslkit/sasl";\n' +
-      'const c = new DigestMd5Client({ username: "u", password: "p", service: "smtp", host: "h" });\n' +
-      "c.start();\nexport const answer = (x: Uint8Array) => c.next(x);\n",
-  ),
+  digest: digestBundles.reduce((a, b) => (b.gzip > a.gzip ? b : a)),
   plain: await bundleSize(
     "plain",
     'import { PlainClient } from "@saslkit/sasl";\n' +
@@ -391,9 +397,10 @@ ${rows.map((r) => `| ${r.join(" | ")} |`).join("\n")}
 
 Layer figures are Deno / Node / Bun; the ratio is the slowest runtime's against the JDK.
 Bundles: esbuild ${versions.esbuild}, --bundle --minify, browser, gzip -9, an app importing only the
-named class from \`@saslkit/sasl\`. Largest inputs: DIGEST-MD5 ${
-  bundles.digest.top.join(", ")
-}; PLAIN ${bundles.plain.top.join(", ")}; SCRAM ${bundles.scram.top.join(", ")}.
+named class from \`@saslkit/sasl\` (DIGEST-MD5: also from \`@saslkit/sasl/digest-md5\`, the larger
+counts). Largest inputs: DIGEST-MD5 ${bundles.digest.top.join(", ")}; PLAIN ${
+  bundles.plain.top.join(", ")
+}; SCRAM ${bundles.scram.top.join(", ")}.
 
 ## Missed targets: what limits them, what would be next
 
