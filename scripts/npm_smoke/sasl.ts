@@ -14,6 +14,13 @@ import {
   type SaslOutcome,
   type ServerMechanism,
 } from "@saslkit/sasl";
+// The ciphers of auth-conf come from their own subpath, so that only those named are bundled.
+import {
+  allCiphers,
+  type DigestCipherSuite,
+  rc4,
+  tripleDes,
+} from "@saslkit/sasl/digest-md5/ciphers";
 
 const encoded: string = encodeBase64(new Uint8Array([1, 2, 3]));
 const decoded: Uint8Array = decodeBase64(encoded);
@@ -32,12 +39,14 @@ const digest: ClientMechanism = new DigestMd5Client({
   service: "smtp",
   host: "mail.example.com",
   qop: ["auth-int", "auth-conf"],
-  ciphers: ["3des", "rc4"],
+  ciphers: [tripleDes, rc4] satisfies DigestCipherSuite[],
   realm: (offered: readonly string[]) => offered[0] ?? "",
 });
 const digestServer: ServerMechanism = new DigestMd5Server({
   service: "smtp",
   host: "mail.example.com",
+  qop: ["auth", "auth-conf"],
+  ciphers: allCiphers,
   credentials: (username: string, realm: string) =>
     username === "chris" && realm !== "" ? { password: "secret" } : undefined,
 });

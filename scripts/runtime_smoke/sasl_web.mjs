@@ -155,6 +155,7 @@ function digestRoundTrip(sasl, qop, cipher) {
     host: "mail.example.com",
     realms: ["example.com"],
     qop: ["auth", "auth-int", "auth-conf"],
+    ciphers: sasl.allCiphers,
     credentials: (user) => user === "chris" ? { password: "secret" } : undefined,
   });
   const client = new sasl.DigestMd5Client({
@@ -163,7 +164,7 @@ function digestRoundTrip(sasl, qop, cipher) {
     service: "smtp",
     host: "mail.example.com",
     qop: [qop],
-    ciphers: cipher ? [cipher] : undefined,
+    ciphers: cipher ? sasl.ciphersByName([cipher]) : undefined,
   });
   const name = cipher ?? qop;
   equal(client.start(), undefined, `${name}: no initial response`);
@@ -233,7 +234,7 @@ function cyrusTranscript(sasl, t) {
     host: HOST,
     realms: [challenge.get("realm")],
     qop: challenge.get("qop").split(","),
-    ciphers: challenge.get("cipher")?.split(","),
+    ciphers: sasl.ciphersByName(challenge.get("cipher")?.split(",") ?? []),
     maxbuf: Number(challenge.get("maxbuf") ?? 65536),
     credentials: (user) => user === t.client.username ? { password: t.client.password } : undefined,
     nonce: () => challenge.get("nonce"),
@@ -252,7 +253,7 @@ function cyrusTranscript(sasl, t) {
     host: HOST,
     realm: response.get("realm"),
     qop: [qop],
-    ciphers: cipher ? [cipher] : undefined,
+    ciphers: cipher ? sasl.ciphersByName([cipher]) : undefined,
     maxbuf: t.client.maxbuf,
     cnonce: () => response.get("cnonce"),
   });
