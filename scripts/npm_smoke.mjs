@@ -75,6 +75,48 @@ function typeCheck(cwd, consumers, label) {
   console.log(`ok: tsc, --lib es2022 (no DOM)${label}`);
 }
 
+/**
+ * Writes `subpaths_NAME.mjs`, which loads the package's main entry and each of its subpath
+ * exports by import() and by require(), and fails unless every name a subpath shares with the main
+ * entry is the very same value (one SaslError class, one registry: the dist bundles each module
+ * once). Returns its name, or undefined for a package without a main entry and subpaths.
+ */
+function writeSubpathCheck(scratch, name) {
+  const { exports } = readJson(join(scratch, "node_modules", name, "package.json"));
+  const subpaths = Object.keys(exports ?? {}).filter((key) => key.startsWith("./"));
+  if (!Object.hasOwn(exports ?? {}, ".") || subpaths.length === 0) return undefined;
+  const file = `subpaths_${shortName(name)}.mjs`;
+  writeFileSync(
+    join(scratch, file),
+    [
+      'import { createRequire } from "node:module";',
+      "const require = createRequire(import.meta.url);",
+      `const name = ${JSON.stringify(name)};`,
+      `const subpaths = ${JSON.stringify(subpaths.map((key) => `${name}/${key.slice(2)}`))};`,
+      "const mains = [await import(name), require(name)];",
+      "let shared = 0;",
+      "for (const specifier of subpaths) {",
+      "  for (const sub of [await import(specifier), require(specifier)]) {",
+      "    for (const key of Object.keys(sub)) {",
+      "      if (!(key in mains[0])) continue;",
+      "      shared++;",
+      "      for (const main of mains) {",
+      "        if (sub[key] !== main[key]) {",
+      "          throw new Error(`${specifier} exports a ${key} other than ${name}'s`);",
+      "        }",
+      "      }",
+      "    }",
+      "  }",
+      "}",
+      "if (mains[0].SaslError && mains[0].SaslError !== mains[1].SaslError) {",
+      '  throw new Error("import() and require() give two SaslError classes");',
+      "}",
+      "console.log(`ok: ${subpaths.length} subpaths of ${name}, ${shared} shared names identical`);",
+    ].join("\n") + "\n",
+  );
+  return file;
+}
+
 function node(scratch, file) {
   run(process.execPath, [file], { cwd: scratch, env: SCRATCH_ENV });
 }
@@ -104,6 +146,14 @@ function main(tmp) {
 
   header("npm smoke: (b) require() from CommonJS");
   for (const { name } of tarballs) node(scratch, writeCjsEntry(scratch, name));
+
+  header(
+    "npm smoke: (b2) every subpath export shares the main entry's bindings, ESM and require()",
+  );
+  for (const { name } of tarballs) {
+    const file = writeSubpathCheck(scratch, name);
+    if (file) node(scratch, file);
+  }
 
   header("npm smoke: (c) type-check a TypeScript consumer against the shipped .d.ts");
   const all = tarballs.map(({ name }) => `smoke/${shortName(name)}.ts`);

@@ -1,0 +1,173 @@
+// Builds one workspace package's npm dist/. Each package's "build" script runs it from the
+// package directory: `node ../../scripts/build_npm.mjs`.
+//
+//   1. tsc -p tsconfig.build.json (emitDeclarationOnly): type-checks and emits the .d.ts files,
+//      one per source file as before; the "types" conditions of package.json "exports" point at
+//      them.
+//   2. esbuild: the JavaScript, one bundled ES module per export. Node pays a loader cost for
+//      every ES module file (resolve, read, compile, link), which dominated the cold import of
+//      tsc's one-file-per-source output.
+//
+// One copy of every module: a class such as SaslError must be the same class whichever subpath
+// the caller imported it from, so nothing is bundled twice.
+//   - An export all of whose runtime names the "." entry also exports, as the same bindings
+//     (@saslkit/sasl/plain, /login, /digest-md5, ...), becomes a facade over the main entry:
+//     `export { PlainClient, ... } from "./mod.js"`. Its code is in the main entry's files.
+//   - The "." entry and every other export are esbuild entries of one build with code
+//     splitting: what several of them share sits once in dist/_chunks/.
+// Every dependency and peer dependency, and node: builtins, stay bare imports, never inlined.
+// No sourcemaps (the output is readable, unminified esbuild output with the sources' comments);
+// /* @__PURE__ */ annotations are kept, so bundlers can still drop unused top-level values.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, posix, relative } from "node:path";
+import { build } from "esbuild";
+
+const dir = process.cwd();
+const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+const DIST = join(dir, "dist");
+
+function die(message) {
+  console.error(`build ${pkg.name}: ${message}`);
+  process.exit(1);
+}
+
+/** `"./digest-md5"` with `./dist/digest_md5/mod.js` → `{ key, out: "digest_md5/mod", source }`. */
+function entryOf(key, conditions) {
+  const match = /^\.\/dist\/(.+)\.js$/.exec(conditions?.default ?? "");
+  if (!match) die(`exports["${key}"].default must be ./dist/<path>.js`);
+  const [, out] = match;
+  const source = `${out}.ts`;
+  if (!existsSync(join(dir, source))) die(`exports["${key}"] has no source ${source}`);
+  if (conditions.types !== `./dist/${out}.d.ts`) {
+    die(`exports["${key}"].types must be ./dist/${out}.d.ts, tsc's declarations of ${source}`);
+  }
+  return { key, out, source };
+}
+
+const entries = Object.entries(pkg.exports ?? {}).map(([key, value]) => entryOf(key, value));
+const bins = typeof pkg.bin === "string" ? { [pkg.name]: pkg.bin } : pkg.bin ?? {};
+for (const [name, target] of Object.entries(bins)) {
+  if (!entries.some(({ out }) => `./dist/${out}.js` === target)) {
+    die(`bin ${name} (${target}) is not the file of one of the exports`);
+  }
+}
+
+// 1. Declarations (and the type check).
+rmSync(DIST, { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const types = spawnSync(
+  process.execPath,
+  [tsc, "-p", "tsconfig.build.json"],
+  { cwd: dir, stdio: "inherit" },
+);
+if (types.status !== 0) die(`tsc exited with ${types.status ?? types.signal}`);
+
+// 2. JavaScript.
+const dependencies = [
+  ...Object.keys(pkg.dependencies ?? {}),
+  ...Object.keys(pkg.peerDependencies ?? {}),
+];
+const common = {
+  absWorkingDir: dir,
+  bundle: true,
+  format: "esm",
+  // Neutral: the same file for Node, Deno, Bun and browser bundlers; node: imports stay imports.
+  platform: "neutral",
+  target: "es2022",
+  external: [...dependencies.flatMap((name) => [name, `${name}/*`]), "node:*"],
+  charset: "utf8",
+  legalComments: "inline",
+  sourcemap: false,
+  logLevel: "warning",
+};
+
+/** The runtime export names of each source, bundled alone (nothing written). */
+async function exportNames(sources) {
+  const result = await build({
+    ...common,
+    entryPoints: Object.fromEntries(sources.map((source, i) => [`e${i}`, source])),
+    outdir: "names",
+    write: false,
+    metafile: true,
+  });
+  return sources.map((_, i) => result.metafile.outputs[`names/e${i}.js`].exports);
+}
+
+/**
+ * Throws unless each facade's names are the very bindings the main entry exports under those
+ * names (an explicit re-export in mod.ts could shadow a same-named export of the subpath).
+ * Runs the sources, bundled with their dependencies, in this Node.
+ */
+async function checkFacades(hub, facades) {
+  const lines = [`import * as hub from ${JSON.stringify(`./${hub.source}`)};`, "const bad = [];"];
+  facades.forEach((facade, i) => {
+    lines.push(
+      `import * as f${i} from ${JSON.stringify(`./${facade.source}`)};`,
+      `for (const n of Object.keys(f${i})) if (f${i}[n] !== hub[n]) bad.push(${
+        JSON.stringify(`${facade.key} `)
+      } + n);`,
+    );
+  });
+  lines.push(
+    'if (bad.length) throw new Error("not the main entry\'s binding: " + bad.join(", "));',
+  );
+  const result = await build({
+    ...common,
+    external: ["node:*"],
+    platform: "node",
+    stdin: { contents: lines.join("\n"), resolveDir: dir, loader: "js" },
+    write: false,
+  });
+  const run = spawnSync(process.execPath, ["--input-type=module"], {
+    input: result.outputFiles[0].text,
+    cwd: dir,
+    encoding: "utf8",
+  });
+  if (run.status !== 0) die(`facade check failed:\n${run.stderr}`);
+}
+
+const hub = entries.find(({ key }) => key === ".");
+const others = entries.filter((entry) => entry !== hub);
+const facades = [];
+const roots = hub ? [hub] : [];
+if (hub) {
+  const [hubNames, ...names] = await exportNames([hub, ...others].map(({ source }) => source));
+  const exported = new Set(hubNames);
+  others.forEach((entry, i) => {
+    if (names[i].length > 0 && names[i].every((name) => exported.has(name))) {
+      facades.push({ ...entry, names: names[i] });
+    } else roots.push(entry);
+  });
+  if (facades.length) await checkFacades(hub, facades);
+} else roots.push(...others);
+
+const result = await build({
+  ...common,
+  entryPoints: Object.fromEntries(roots.map(({ out, source }) => [out, source])),
+  outdir: DIST,
+  splitting: true,
+  chunkNames: "_chunks/[name]-[hash]",
+  metafile: true,
+});
+
+for (const facade of facades) {
+  const file = join(DIST, `${facade.out}.js`);
+  const from = `${posix.relative(posix.dirname(facade.out), hub.out)}.js`.replace(/^(?!\.)/, "./");
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `// ${pkg.name}/${facade.key.slice(2)}: the main entry's bindings (one copy of each class).\n` +
+      `export {\n${facade.names.map((name) => `  ${name},\n`).join("")}} from ${
+        JSON.stringify(from)
+      };\n`,
+  );
+}
+
+const chunks = Object.keys(result.metafile.outputs).filter((file) => file.includes("/_chunks/"));
+console.log(
+  `${pkg.name}: ${roots.length} bundled entries, ${facades.length} facades over the main entry, ` +
+    `${chunks.length} shared chunks in ${relative(dir, DIST)}/`,
+);
