@@ -131,7 +131,7 @@ function node(scratch, file) {
   run(process.execPath, [file], { cwd: scratch, env: SCRATCH_ENV });
 }
 
-function main(tmp) {
+async function main(tmp) {
   const tarballs = packAll(join(tmp, "tarballs"));
 
   header("npm smoke: tarball contents");
@@ -203,6 +203,69 @@ function main(tmp) {
 
   header("npm smoke: (e) the @saslkit/smtp README quick start, with the installed command");
   quickStart(scratch);
+
+  header("npm smoke: (f) Node loads dist/node/ bundles; a bundler gets the per-module files");
+  await twoBuilds(scratch);
+}
+
+// Node (and Bun, Deno) match the "node" condition and load the bundled dist/node/ files, few per
+// entry; bundlers match "module" first and get tsc's one module per source file, so an app that
+// imports only PLAIN bundles only PLAIN's modules. Both are checked from the installed tarballs.
+async function twoBuilds(scratch) {
+  const resolved = spawnSync(process.execPath, [
+    "--input-type=module",
+    "-e",
+    'import { createRequire } from "node:module";\n' +
+    'console.log(import.meta.resolve("@saslkit/sasl"));\n' +
+    'console.log(createRequire(import.meta.url).resolve("@saslkit/sasl/scram"));',
+  ], { cwd: scratch, env: SCRATCH_ENV, encoding: "utf8" });
+  const [esm, cjs] = resolved.stdout.trim().split("\n");
+  if (
+    !esm?.endsWith("/@saslkit/sasl/dist/node/mod.js") || !cjs?.endsWith("/dist/node/scram/mod.js")
+  ) {
+    throw new Error(`Node resolved @saslkit/sasl to ${esm} and /scram to ${cjs}: not dist/node/`);
+  }
+  console.log("ok: Node resolves @saslkit/sasl (import and require) to dist/node/");
+
+  const { build } = await import("esbuild");
+  for (const platform of ["browser", "node"]) {
+    const result = await build({
+      stdin: {
+        contents: 'import { PlainClient } from "@saslkit/sasl";\n' +
+          'const bytes = new PlainClient({ username: "tim", password: "secret" }).start();\n' +
+          "console.log(Array.from(bytes).join());\n",
+        resolveDir: scratch,
+        loader: "js",
+      },
+      bundle: true,
+      format: "esm",
+      platform,
+      write: false,
+      metafile: true,
+      logLevel: "warning",
+    });
+    const inputs = Object.keys(result.metafile.inputs).filter((file) => file.includes("@saslkit/"));
+    const wrong = inputs.filter((file) =>
+      !/node_modules\/@saslkit\/sasl\/dist\/[^/]+\.js$/.test(file) || /\/dist\/node\//.test(file)
+    );
+    if (inputs.length === 0 || wrong.length) {
+      throw new Error(`an esbuild ${platform} bundle of PlainClient took ${wrong.join(", ")}`);
+    }
+    if (inputs.some((file) => /digest_md5|_cipher|scram/.test(file))) {
+      throw new Error(`a PlainClient bundle (${platform}) kept other mechanisms: ${inputs}`);
+    }
+    const run = spawnSync(process.execPath, ["--input-type=module"], {
+      input: result.outputFiles[0].text,
+      encoding: "utf8",
+    });
+    if (run.stdout.trim() !== "0,116,105,109,0,115,101,99,114,101,116") {
+      throw new Error(`the ${platform} bundle of PlainClient printed ${run.stdout}${run.stderr}`);
+    }
+    console.log(
+      `ok: esbuild --platform=${platform}: PlainClient from ${inputs.length} per-module files ` +
+        `(${result.outputFiles[0].contents.length} B), and it runs`,
+    );
+  }
 }
 
 // The package README's quick start as a user copies it into a project that installed the
@@ -248,7 +311,7 @@ function quickStart(scratch) {
 const tmp = mkdtempSync(join(tmpdir(), "saslkit-npm-smoke-"));
 let failure;
 try {
-  main(tmp);
+  await main(tmp);
 } catch (error) {
   failure = error;
 } finally {
