@@ -246,7 +246,12 @@ const bundles = {
 };
 
 // ---- cold import in Node ---------------------------------------------------------------------
-execFileSync(process.execPath, [bin("tsc"), "-p", join(pkg, "tsconfig.build.json")], { cwd: pkg });
+// dist/ as npm publishes it: the package's own build (scripts/build_npm.mjs: tsc declarations,
+// esbuild bundles).
+execFileSync(process.execPath, [join(root, "scripts/build_npm.mjs")], {
+  cwd: pkg,
+  stdio: ["ignore", "ignore", "inherit"],
+});
 function coldImport(specifier) {
   const script = `const t = performance.now(); await import(${JSON.stringify(specifier)}); ` +
     "console.log(performance.now() - t);";
