@@ -8,12 +8,15 @@
  */
 
 import { DigestMd5Client, DigestMd5Server, encodeBase64, frame, FrameDecoder } from "@saslkit/sasl";
+// The ciphers are imported by name, so an app bundles only those it allows.
+import { allCiphers, tripleDes } from "@saslkit/sasl/digest-md5/ciphers";
 
 const server = new DigestMd5Server({
   service: "imap",
   host: "imap.example.com",
   realms: ["example.com"],
   qop: ["auth", "auth-int", "auth-conf"],
+  ciphers: allCiphers,
   credentials: (user) => user === "chris" ? { password: "secret" } : undefined,
 });
 const client = new DigestMd5Client({
@@ -23,7 +26,7 @@ const client = new DigestMd5Client({
   host: "imap.example.com",
   // This program applies the layer below, so it may ask for one.
   qop: ["auth-conf"],
-  ciphers: ["3des"],
+  ciphers: [tripleDes],
 });
 
 const text = new TextDecoder();

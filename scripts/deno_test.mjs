@@ -15,8 +15,15 @@ const PERMISSIONS = [
   "--allow-net=127.0.0.1,localhost",
   "--allow-sys",
 ];
-// --doc type-checks and runs every ```ts block in the JSDoc, so examples cannot rot.
-const args = ["test", ...PERMISSIONS, "--doc", ...process.argv.slice(2)];
+// --doc type-checks and runs every ```ts block in the JSDoc, so examples cannot rot; the fuzz
+// test's memory check needs a collection on demand (--expose-gc).
+const args = [
+  "test",
+  ...PERMISSIONS,
+  "--v8-flags=--expose-gc",
+  "--doc",
+  ...process.argv.slice(2),
+];
 console.log(`$ deno ${args.join(" ")}`);
 
 const child = spawn("deno", args, { cwd: ROOT, env: ENV, stdio: ["inherit", "pipe", "inherit"] });

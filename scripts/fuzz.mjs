@@ -1,15 +1,20 @@
 // saslkit's own fuzzer: mutated inputs into every parser and state machine of @saslkit/sasl
 // (DIGEST-MD5 client and server, PLAIN, LOGIN, CRAM-MD5, SCRAM, the DIGEST-MD5 security layer,
 // FrameDecoder, base64). A finding is a throw that is not a SaslError, or one input that costs
-// more than 50 ms (three tries, so a pause of a loaded machine is not a finding). Runs under
-// Deno, which imports the TypeScript sources as they are.
+// more than 50 ms (three tries, so a pause of a loaded machine is not a finding), or a target
+// whose run keeps more than 8 MiB of heap once it is over (after a full garbage collection:
+// every state machine and store has a documented bound, so memory that stays is a leak). Runs
+// under Deno, which imports the TypeScript sources as they are; the memory check needs
+// `--v8-flags=--expose-gc`.
 //
 //   npm run fuzz                          1,000,000 inputs per target, seed 1
-//   deno run -A scripts/fuzz.mjs [--iterations N] [--seed S] [--target NAME]
+//   deno run -A --v8-flags=--expose-gc scripts/fuzz.mjs [--iterations N] [--seed S] [--target NAME]
 //
 // packages/sasl/fuzz_test.ts runs a short fixed-seed pass in `npm test`; every finding is kept
 // there as a test with the input that showed it.
 import {
+  allCiphers,
+  ciphersByName,
   CramMd5Client,
   CramMd5Server,
   decodeBase64,
@@ -35,6 +40,8 @@ import { DigestSecurityLayer } from "../packages/sasl/digest_md5/_layer.ts";
 
 const enc = new TextEncoder();
 const SLOW_MS = 50;
+/** The heap a target's whole run may keep once it is over. */
+export const RETAINED_LIMIT = 8 * 1024 * 1024;
 
 /** A small, fast, seedable PRNG (mulberry32). */
 export function prng(seed) {
@@ -183,10 +190,13 @@ const digestServer = (extra = {}) =>
     service: "smtp",
     host: "mail.example.com",
     qop: ["auth", "auth-int", "auth-conf"],
+    ciphers: allCiphers,
     nonce: () => NONCE,
     credentials: (u) => (u === "chris" ? { password: "secret" } : undefined),
     ...extra,
   });
+const sharedNonces = new DigestMd5NonceStore({ maxEntries: 1000 });
+let nonceCount = 0;
 const digestClient = (qop = ["auth"]) =>
   new DigestMd5Client({
     username: "chris",
@@ -194,18 +204,19 @@ const digestClient = (qop = ["auth"]) =>
     service: "smtp",
     host: "mail.example.com",
     qop,
+    ciphers: allCiphers,
     cnonce: () => "OA6MHXh6VqTrRk",
   });
 
 function digestExchange(qop, cipher) {
-  const server = digestServer({ ciphers: cipher ? [cipher] : undefined });
+  const server = digestServer(cipher ? { ciphers: ciphersByName([cipher]) } : {});
   const client = new DigestMd5Client({
     username: "chris",
     password: "secret",
     service: "smtp",
     host: "mail.example.com",
     qop: [qop],
-    ciphers: cipher ? [cipher] : undefined,
+    ciphers: cipher ? ciphersByName([cipher]) : undefined,
     cnonce: () => "OA6MHXh6VqTrRk",
   });
   client.start();
@@ -229,7 +240,14 @@ export async function targets() {
   // Layers built directly from a fixed H(A1): a fresh pair costs a few hashes, not an exchange.
   const ha1 = new Uint8Array(16).map((_, i) => i * 17);
   const layer = (side, qop, cipher) =>
-    new DigestSecurityLayer({ ha1, side, qop, cipher, ownMaxbuf: 65536, peerMaxbuf: 65536 });
+    new DigestSecurityLayer({
+      ha1,
+      side,
+      qop,
+      cipher: cipher ? ciphersByName([cipher])[0] : undefined,
+      ownMaxbuf: 65536,
+      peerMaxbuf: 65536,
+    });
   const layerSeeds = [];
   for (
     const [qop, cipher] of [["auth-int"], ["auth-conf", "rc4"], ["auth-conf", "rc4-40"], [
@@ -299,6 +317,16 @@ export async function targets() {
     "digest-md5 server: initial response (subsequent auth)": {
       seeds: [auth.response],
       run: (input) => digestServer({ nonceStore: new DigestMd5NonceStore() }).next(input),
+    },
+    // One store for the whole run, as a server keeps it: every challenge adds a nonce, and the
+    // memory check holds the store to its bound (maxEntries).
+    "digest-md5 server: shared nonce store": {
+      seeds: [auth.response],
+      run: (input) => {
+        const s = digestServer({ nonceStore: sharedNonces, nonce: () => `n${nonceCount++}` });
+        s.next(undefined);
+        s.next(input);
+      },
     },
     "digest-md5 layer: unwrap": {
       seeds: layerSeeds.map((s) => s.buffer),
@@ -472,11 +500,12 @@ async function registryTargets(names) {
  * Runs `iterations` mutated inputs into each target and returns the findings (at most a few
  * per target). Deterministic for a given seed.
  */
-export async function fuzz({ seed = 1, iterations = 1000, only, onProgress } = {}) {
-  const all = await targets();
+export async function fuzz({ seed = 1, iterations = 1000, only, onProgress, all } = {}) {
+  all ??= await targets();
   const findings = [];
   for (const [name, target] of Object.entries(all)) {
     if (only && !name.includes(only)) continue;
+    const heapBefore = retainedHeap();
     const rand = prng(seed ^ hashName(name));
     const count = iterations;
     let found = 0;
@@ -495,15 +524,29 @@ export async function fuzz({ seed = 1, iterations = 1000, only, onProgress } = {
         findings.push({ target: name, input, ...problem });
       }
     }
-    onProgress?.({
-      target: name,
-      inputs: count,
-      accepted,
-      ms: performance.now() - started,
-      findings: found,
-    });
+    const ms = performance.now() - started;
+    const retained = retainedHeap() - heapBefore;
+    if (retained > RETAINED_LIMIT) {
+      findings.push({ target: name, input: new Uint8Array(0), problem: "memory", bytes: retained });
+    }
+    onProgress?.({ target: name, inputs: count, accepted, ms, retained, findings: found });
   }
   return findings;
+}
+
+/** The memory in use after a full collection; the fuzzer refuses to run without one. */
+export function retainedHeap() {
+  const gc = globalThis.gc;
+  if (typeof gc !== "function") {
+    throw new Error(
+      "the fuzzer's memory check needs a runtime started with --v8-flags=--expose-gc",
+    );
+  }
+  gc();
+  gc();
+  // Typed arrays' bytes live outside the JavaScript heap ("external").
+  const { heapUsed, external } = (globalThis.Deno ?? globalThis.process).memoryUsage();
+  return heapUsed + external;
 }
 
 // The process's CPU time in ms where the runtime tells it (Node, Deno, Bun), else wall time: a
@@ -559,8 +602,7 @@ if (import.meta.main) {
       console.log(
         `${p.target}: ${p.inputs} inputs (${p.accepted} accepted) in ${
           (p.ms / 1000).toFixed(1)
-        } s, ` +
-          `${p.findings} finding(s)`,
+        } s, ${(p.retained / 1024).toFixed(0)} KiB kept, ${p.findings} finding(s)`,
       ),
   });
   if (findings.length) Deno.mkdirSync(".tmp/fuzz-findings", { recursive: true });
@@ -574,7 +616,7 @@ if (import.meta.main) {
     );
     console.log(
       `FINDING ${f.target}: ${f.problem} ${
-        f.ms ? `${f.ms.toFixed(0)} ms` : f.error
+        f.ms ? `${f.ms.toFixed(0)} ms` : f.bytes ? `${f.bytes} bytes kept` : f.error
       }\n  input (${f.input.length} bytes): ${hex}`,
     );
   }

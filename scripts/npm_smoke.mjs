@@ -75,11 +75,63 @@ function typeCheck(cwd, consumers, label) {
   console.log(`ok: tsc, --lib es2022 (no DOM)${label}`);
 }
 
+/**
+ * Writes `subpaths_NAME.mjs`, which loads the package's main entry and each of its subpath
+ * exports by import() and by require(), and fails unless every name a subpath shares with the main
+ * entry is the very same value (one SaslError class, one registry: the dist bundles each module
+ * once). Returns its name, or undefined for a package without a main entry and subpaths.
+ */
+function writeSubpathCheck(scratch, name) {
+  const { exports } = readJson(join(scratch, "node_modules", name, "package.json"));
+  const subpaths = Object.keys(exports ?? {}).filter((key) => key.startsWith("./"));
+  if (!Object.hasOwn(exports ?? {}, ".") || subpaths.length === 0) return undefined;
+  const file = `subpaths_${shortName(name)}.mjs`;
+  writeFileSync(
+    join(scratch, file),
+    [
+      'import { createRequire } from "node:module";',
+      "const require = createRequire(import.meta.url);",
+      `const name = ${JSON.stringify(name)};`,
+      `const subpaths = ${JSON.stringify(subpaths.map((key) => `${name}/${key.slice(2)}`))};`,
+      "const mains = [await import(name), require(name)];",
+      "let shared = 0;",
+      "const importOnly = [];",
+      "for (const specifier of subpaths) {",
+      "  const subs = [await import(specifier)];",
+      "  // A module with top-level await (the saslkit-smtp command) cannot be require()d at all.",
+      "  try {",
+      "    subs.push(require(specifier));",
+      "  } catch (error) {",
+      '    if (error.code !== "ERR_REQUIRE_ASYNC_MODULE") throw error;',
+      "    importOnly.push(specifier);",
+      "  }",
+      "  for (const sub of subs) {",
+      "    for (const key of Object.keys(sub)) {",
+      "      if (!(key in mains[0])) continue;",
+      "      shared++;",
+      "      for (const main of mains) {",
+      "        if (sub[key] !== main[key]) {",
+      "          throw new Error(`${specifier} exports a ${key} other than ${name}'s`);",
+      "        }",
+      "      }",
+      "    }",
+      "  }",
+      "}",
+      "if (mains[0].SaslError && mains[0].SaslError !== mains[1].SaslError) {",
+      '  throw new Error("import() and require() give two SaslError classes");',
+      "}",
+      'const only = importOnly.length ? ` (import() only: ${importOnly.join(", ")})` : "";',
+      "console.log(`ok: ${subpaths.length} subpaths of ${name}, ${shared} shared names identical${only}`);",
+    ].join("\n") + "\n",
+  );
+  return file;
+}
+
 function node(scratch, file) {
   run(process.execPath, [file], { cwd: scratch, env: SCRATCH_ENV });
 }
 
-function main(tmp) {
+async function main(tmp) {
   const tarballs = packAll(join(tmp, "tarballs"));
 
   header("npm smoke: tarball contents");
@@ -104,6 +156,14 @@ function main(tmp) {
 
   header("npm smoke: (b) require() from CommonJS");
   for (const { name } of tarballs) node(scratch, writeCjsEntry(scratch, name));
+
+  header(
+    "npm smoke: (b2) every subpath export shares the main entry's bindings, ESM and require()",
+  );
+  for (const { name } of tarballs) {
+    const file = writeSubpathCheck(scratch, name);
+    if (file) node(scratch, file);
+  }
 
   header("npm smoke: (c) type-check a TypeScript consumer against the shipped .d.ts");
   const all = tarballs.map(({ name }) => `smoke/${shortName(name)}.ts`);
@@ -143,6 +203,73 @@ function main(tmp) {
 
   header("npm smoke: (e) the @saslkit/smtp README quick start, with the installed command");
   quickStart(scratch);
+
+  header("npm smoke: (f) Node loads dist/node/ bundles; a bundler gets the per-module files");
+  await twoBuilds(scratch);
+}
+
+// Node (and Bun, Deno) match the "node" condition and load the bundled dist/node/ files, few per
+// entry; bundlers match "module" first and get tsc's one module per source file, so an app that
+// imports only PLAIN bundles only PLAIN's modules. Both are checked from the installed tarballs.
+async function twoBuilds(scratch) {
+  const resolved = spawnSync(process.execPath, [
+    "--input-type=module",
+    "-e",
+    'import { createRequire } from "node:module";\n' +
+    'console.log(import.meta.resolve("@saslkit/sasl"));\n' +
+    'console.log(createRequire(import.meta.url).resolve("@saslkit/sasl/scram"));',
+  ], { cwd: scratch, env: SCRATCH_ENV, encoding: "utf8" });
+  const [esm, cjs] = resolved.stdout.trim().split("\n");
+  if (
+    !esm?.endsWith("/@saslkit/sasl/dist/node/mod.js") || !cjs?.endsWith("/dist/node/scram/mod.js")
+  ) {
+    throw new Error(`Node resolved @saslkit/sasl to ${esm} and /scram to ${cjs}: not dist/node/`);
+  }
+  console.log("ok: Node resolves @saslkit/sasl (import and require) to dist/node/");
+
+  const { build } = await import("esbuild");
+  for (const platform of ["browser", "node"]) {
+    const result = await build({
+      stdin: {
+        contents: 'import { PlainClient } from "@saslkit/sasl";\n' +
+          'const bytes = new PlainClient({ username: "tim", password: "secret" }).start();\n' +
+          "console.log(Array.from(bytes).join());\n",
+        resolveDir: scratch,
+        loader: "js",
+      },
+      bundle: true,
+      format: "esm",
+      platform,
+      write: false,
+      metafile: true,
+      logLevel: "warning",
+    });
+    // Every module esbuild read, and those it kept some code of.
+    const inputs = Object.keys(result.metafile.inputs).filter((file) => file.includes("@saslkit/"));
+    const kept = Object.entries(Object.values(result.metafile.outputs)[0].inputs)
+      .filter(([file, { bytesInOutput }]) => file.includes("@saslkit/") && bytesInOutput > 0)
+      .map(([file]) => file);
+    const wrong = inputs.filter((file) =>
+      !/node_modules\/@saslkit\/sasl\/dist\/.+\.js$/.test(file) || /\/dist\/node\//.test(file)
+    );
+    if (inputs.length === 0 || wrong.length) {
+      throw new Error(`an esbuild ${platform} bundle of PlainClient took ${wrong.join(", ")}`);
+    }
+    if (kept.some((file) => /digest_md5|_cipher|scram|cram_md5|_hash/.test(file))) {
+      throw new Error(`a PlainClient bundle (${platform}) kept other mechanisms: ${kept}`);
+    }
+    const run = spawnSync(process.execPath, ["--input-type=module"], {
+      input: result.outputFiles[0].text,
+      encoding: "utf8",
+    });
+    if (run.stdout.trim() !== "0,116,105,109,0,115,101,99,114,101,116") {
+      throw new Error(`the ${platform} bundle of PlainClient printed ${run.stdout}${run.stderr}`);
+    }
+    console.log(
+      `ok: esbuild --platform=${platform}: PlainClient from ${kept.length} of the per-module files ` +
+        `(${result.outputFiles[0].contents.length} B), and it runs`,
+    );
+  }
 }
 
 // The package README's quick start as a user copies it into a project that installed the
@@ -188,7 +315,7 @@ function quickStart(scratch) {
 const tmp = mkdtempSync(join(tmpdir(), "saslkit-npm-smoke-"));
 let failure;
 try {
-  main(tmp);
+  await main(tmp);
 } catch (error) {
   failure = error;
 } finally {

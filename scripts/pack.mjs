@@ -16,7 +16,7 @@ import { fail, header, ROOT, run, workspacePackages } from "./_workspace.mjs";
 export function packAll(destination) {
   const packages = workspacePackages();
 
-  header("build (tsc per workspace package)");
+  header("build (per workspace package: scripts/build_npm.mjs, tsc and esbuild)");
   // A file deleted from the sources would otherwise live on in dist/ and be published.
   for (const pkg of packages) rmSync(join(pkg.dir, "dist"), { recursive: true, force: true });
   run("npm", ["run", "build"]);

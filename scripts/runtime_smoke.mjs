@@ -102,7 +102,7 @@ function bunSmoke(bun, tmp) {
     `import * as sasl from "@saslkit/sasl";\n` +
       `import smoke from "./smoke/sasl_web.mjs";\n` +
       `import transcripts from "./transcripts.json" with { type: "json" };\n` +
-      `console.log("ok: " + smoke(sasl, transcripts));\n`,
+      `console.log("ok: " + await smoke(sasl, transcripts));\n`,
   );
   runBun("web_sasl.mjs");
 }
@@ -133,6 +133,16 @@ function bundleProblems(code) {
   const declared = new Set();
   const uses = [];
   const problems = [];
+  // SCRAM's SASLprep library and its dependencies use Buffer, but saslkit loads them only with
+  // import() for a credential that is not printable ASCII; in the bundle they are CommonJS
+  // modules run on first require. The page proves it: SCRAM with ASCII works without Buffer,
+  // and a non-ASCII password gets the typed saslprep-unavailable error.
+  const LAZY = ["@mongodb-js/saslprep/", "sparse-bitfield/", "memory-pager/"];
+  const lazyFrom = [];
+  for (const m of code.matchAll(/^\/\/ (\S+)$/gm)) {
+    lazyFrom.push([m.index, LAZY.some((name) => m[1].includes(`node_modules/${name}`))]);
+  }
+  const isLazy = (node) => lazyFrom.findLast(([at]) => at <= node.getStart())?.[1] ?? false;
   const where = (node) => `line ${file.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
   const visit = (node) => {
     if (
@@ -166,7 +176,7 @@ function bundleProblems(code) {
   };
   visit(file);
   for (const node of uses) {
-    if (!declared.has(node.text)) {
+    if (!declared.has(node.text) && !isLazy(node)) {
       problems.push(
         `${where(node)}: uses Node's ${node.text}: ${node.parent.getText().slice(0, 80)}`,
       );
@@ -202,7 +212,7 @@ self.onmessage = async ({ data }) => {
     }
     const sasl = await import(data.bundle);
     const { default: smoke } = await import(data.fixture);
-    self.postMessage({ ok: true, details: smoke(sasl, data.transcripts) });
+    self.postMessage({ ok: true, details: await smoke(sasl, data.transcripts) });
   } catch (error) {
     self.postMessage({ ok: false, error: String((error && error.stack) || error) });
   }
@@ -226,7 +236,7 @@ try {
   }
   const sasl = await import(BUNDLE);
   const { default: smoke } = await import(FIXTURE);
-  const inPage = smoke(sasl, TRANSCRIPTS);
+  const inPage = await smoke(sasl, TRANSCRIPTS);
   const inTheWorker = await inWorker();
   report(["RESULT", "OK"].join(":") + " page: " + inPage + " || worker: " + inTheWorker +
     " || " + navigator.userAgent);

@@ -4,20 +4,10 @@
 // MD5 and HMAC-MD5 (DIGEST-MD5, CRAM-MD5, the DIGEST-MD5 layers) go through a backend chosen
 // once per runtime by measurement (see `chooseMd5Backend` below and bench/): `node:crypto`
 // where `process.getBuiltinModule` gives it, @noble/hashes everywhere else.
-// The SHA family for SCRAM (hash, HMAC, PBKDF2) goes through a backend chosen once per runtime
-// by measurement (see `chooseShaBackend` below and bench/scram_bench.ts): `node:crypto` where
-// `process.getBuiltinModule` gives it (synchronous, OpenSSL or the runtime's native code),
-// WebCrypto `crypto.subtle` (asynchronous; the only native PBKDF2 in browsers), and
-// @noble/hashes (portable JavaScript) when neither exists.
+// The SHA family for SCRAM (hash, HMAC, PBKDF2) has its own seam, _sha.ts; the certificate
+// hash of tls-server-end-point is in _sha_noble.ts.
 import { hmac } from "@noble/hashes/hmac.js";
-import { md5 as nobleMd5, sha1 as nobleSha1 } from "@noble/hashes/legacy.js";
-import { pbkdf2 as noblePbkdf2 } from "@noble/hashes/pbkdf2.js";
-import {
-  sha224 as nobleSha224,
-  sha256 as nobleSha256,
-  sha384 as nobleSha384,
-  sha512 as nobleSha512,
-} from "@noble/hashes/sha2.js";
+import { md5 as nobleMd5 } from "@noble/hashes/legacy.js";
 import { hex, utf8 } from "./_bytes.ts";
 
 /**
@@ -205,77 +195,10 @@ export function keyedHmacMd5(key: Uint8Array): KeyedHmacMd5 {
   return md5Backend().keyed(key);
 }
 
-/** The hashes a certificate's signature can name, for tls-server-end-point (RFC 5929 §4.1). */
-export type CertificateHashName = "SHA-224" | "SHA-256" | "SHA-384" | "SHA-512";
-
-const CERTIFICATE_HASHES = {
-  "SHA-224": nobleSha224,
-  "SHA-256": nobleSha256,
-  "SHA-384": nobleSha384,
-  "SHA-512": nobleSha512,
-} as const;
-
-/** The hash of one certificate (synchronous @noble/hashes: one short input, once a connection). */
-export function certificateHash(name: CertificateHashName, data: Uint8Array): Uint8Array {
-  return CERTIFICATE_HASHES[name](data);
-}
-
-/** The hash functions SCRAM uses, by their WebCrypto names. */
-export type ShaName = "SHA-1" | "SHA-256" | "SHA-512";
-
-/** Output length in octets of each hash. */
-export const SHA_LENGTH: Readonly<Record<ShaName, number>> = /* @__PURE__ */ Object.freeze({
-  "SHA-1": 20,
-  "SHA-256": 32,
-  "SHA-512": 64,
-});
-
-/**
- * One implementation of the SHA primitives. Results may be synchronous or a Promise; callers
- * always await. Inputs are never modified; outputs are fresh arrays the caller may wipe.
- */
-export interface ShaBackend {
-  /** What it is, for benchmarks and tests: `node:crypto`, `webcrypto`, `noble` or a mix. */
-  readonly name: string;
-  hash(name: ShaName, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
-  hmac(name: ShaName, key: Uint8Array, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
-  pbkdf2(
-    name: ShaName,
-    password: Uint8Array,
-    salt: Uint8Array,
-    iterations: number,
-    length: number,
-  ): Uint8Array | Promise<Uint8Array>;
-}
-
-const NOBLE = { "SHA-1": nobleSha1, "SHA-256": nobleSha256, "SHA-512": nobleSha512 } as const;
-
-/** @noble/hashes: synchronous JavaScript, everywhere. */
-export const nobleBackend: ShaBackend = /* @__PURE__ */ Object.freeze({
-  name: "noble",
-  hash: (name: ShaName, data: Uint8Array) => NOBLE[name](data),
-  hmac: (name: ShaName, key: Uint8Array, data: Uint8Array) => hmac(NOBLE[name], key, data),
-  pbkdf2: (name: ShaName, password: Uint8Array, salt: Uint8Array, c: number, dkLen: number) =>
-    noblePbkdf2(NOBLE[name], password, salt, { c, dkLen }),
-});
-
-// The slice of node:crypto used here, typed locally so that nothing imports "node:crypto".
+// The slice of node:crypto loadNodeCrypto checks for (the MD5 backend reads its own slice).
 interface NodeCryptoSlice {
-  createHash(algorithm: string): { update(data: Uint8Array): { digest(): Uint8Array } };
-  createHmac(
-    algorithm: string,
-    key: Uint8Array,
-  ): { update(data: Uint8Array): { digest(): Uint8Array } };
-  pbkdf2Sync(
-    password: Uint8Array,
-    salt: Uint8Array,
-    iterations: number,
-    keylen: number,
-    digest: string,
-  ): Uint8Array;
+  pbkdf2Sync(...args: unknown[]): unknown;
 }
-
-const NODE_NAME = { "SHA-1": "sha1", "SHA-256": "sha256", "SHA-512": "sha512" } as const;
 
 // A Buffer is a Uint8Array; copy into a plain one so callers never hold pooled Buffer memory.
 const plain = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
@@ -290,117 +213,4 @@ function loadNodeCrypto(): NodeCryptoSlice | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** `node:crypto` through `process.getBuiltinModule`, or `undefined` where it is missing. */
-export function nodeBackend(): ShaBackend | undefined {
-  const nc = loadNodeCrypto();
-  if (nc === undefined) return undefined;
-  return Object.freeze({
-    name: "node:crypto",
-    hash: (name: ShaName, data: Uint8Array) =>
-      plain(nc.createHash(NODE_NAME[name]).update(data).digest()),
-    hmac: (name: ShaName, key: Uint8Array, data: Uint8Array) =>
-      plain(nc.createHmac(NODE_NAME[name], key).update(data).digest()),
-    pbkdf2: (name: ShaName, password: Uint8Array, salt: Uint8Array, c: number, len: number) =>
-      plain(nc.pbkdf2Sync(password, salt, c, len, NODE_NAME[name])),
-  });
-}
-
-// WebCrypto wants ArrayBuffer-backed views; copying also detaches them from caller buffers.
-const buf = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(bytes);
-
-/** WebCrypto `crypto.subtle`, or `undefined` where it is missing (insecure browser contexts). */
-export function webCryptoBackend(): ShaBackend | undefined {
-  const subtle = globalThis.crypto?.subtle;
-  if (subtle === undefined) return undefined;
-  return Object.freeze({
-    name: "webcrypto",
-    hash: async (name: ShaName, data: Uint8Array) =>
-      new Uint8Array(await subtle.digest(name, buf(data))),
-    hmac: async (name: ShaName, key: Uint8Array, data: Uint8Array) => {
-      const raw = buf(key);
-      const k = await subtle.importKey("raw", raw, { name: "HMAC", hash: name }, false, ["sign"]);
-      raw.fill(0); // the copy of a secret key; WebCrypto keeps its own
-      return new Uint8Array(await subtle.sign("HMAC", k, buf(data)));
-    },
-    pbkdf2: async (
-      name: ShaName,
-      password: Uint8Array,
-      salt: Uint8Array,
-      iterations: number,
-      length: number,
-    ) => {
-      const raw = buf(password);
-      const k = await subtle.importKey("raw", raw, "PBKDF2", false, ["deriveBits"]);
-      raw.fill(0);
-      const bits = await subtle.deriveBits(
-        { name: "PBKDF2", hash: name, salt: buf(salt), iterations },
-        k,
-        length * 8,
-      );
-      return new Uint8Array(bits);
-    },
-  });
-}
-
-// Chosen by measurement, per operation (bench/scram_bench.ts under Deno, bench/scram_pbkdf2.mjs
-// under Node, Bun and Deno; one 2-core machine shared with other jobs (load 5-12), Node 20.20.2,
-// Deno 2.9.6, Bun 1.4.5; the range over three runs of scram_pbkdf2.mjs):
-//
-//   PBKDF2-HMAC-SHA-256, 4096 iterations   node:crypto    WebCrypto      @noble/hashes
-//     Node                                 0.86-1.34 ms   1.10-1.47 ms   5.6-10.3 ms
-//     Bun                                  0.46-0.64 ms   0.50-0.86 ms   6.5-8.1 ms
-//     Deno                                 2.5-3.0 ms     0.73-0.85 ms   5.8-7.5 ms
-//   HMAC-SHA-256 of 200 bytes (SCRAM does ~5 per side; WebCrypto pays importKey on each)
-//     Node                                 4.7-5.5 µs     134-239 µs     16-24 µs
-//     Bun                                  1.1-2.1 µs     17-87 µs       10-24 µs
-//     Deno                                 11.4-12.9 µs   109-133 µs     10.6-13.3 µs
-//
-// So: Node and Bun use node:crypto for everything (Bun's WebCrypto PBKDF2 is no faster, its
-// HMAC far slower). Deno's node:crypto PBKDF2 is 3-4x slower than its WebCrypto, and its HMAC
-// no faster than noble (0.9-1.1x), so Deno (and browsers, which have no node:crypto) use
-// WebCrypto for PBKDF2 and noble for HMAC and hashing; that also spares Deno loading
-// node:crypto. Without crypto.subtle (an insecure browser context) everything is noble.
-function chooseShaBackend(): ShaBackend {
-  const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
-  const native = isDeno ? undefined : nodeBackend();
-  if (native !== undefined) return native;
-  const web = webCryptoBackend();
-  if (web === undefined) return nobleBackend;
-  return Object.freeze({
-    name: "webcrypto pbkdf2, noble hmac and hash",
-    hash: nobleBackend.hash,
-    hmac: nobleBackend.hmac,
-    pbkdf2: web.pbkdf2,
-  });
-}
-
-let active: ShaBackend | undefined;
-
-/** The backend SCRAM uses in this runtime (chosen on first use). */
-export function shaBackend(): ShaBackend {
-  return active ??= chooseShaBackend();
-}
-
-/** H(data). */
-export function sha(name: ShaName, data: Uint8Array): Promise<Uint8Array> {
-  return Promise.resolve(shaBackend().hash(name, data));
-}
-
-/** HMAC-H(key, data). */
-export function hmacSha(name: ShaName, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  return Promise.resolve(shaBackend().hmac(name, key, data));
-}
-
-/** PBKDF2-HMAC-H(password, salt, iterations), the output as long as H's. */
-export function pbkdf2Sha(
-  name: ShaName,
-  password: Uint8Array,
-  salt: Uint8Array,
-  iterations: number,
-): Promise<Uint8Array> {
-  return Promise.resolve(
-    shaBackend().pbkdf2(name, password, salt, iterations, SHA_LENGTH[name]),
-  );
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { certificateHash, type CertificateHashName } from "./_hash.ts";
+import { certificateHash, type CertificateHashName } from "./_sha_noble.ts";
 import { decodeBase64 } from "./base64.ts";
 import { SaslError } from "./error.ts";
 

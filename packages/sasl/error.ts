@@ -32,6 +32,9 @@
  * - `channel-binding-mismatch`: the peer's channel binding (type or data) differs from this side's.
  * - `channel-binding-downgrade`: a client that can bind was told the server cannot (SCRAM `y`).
  * - `server-rejected`: the server ended the exchange with its own error (SCRAM `e=`).
+ * - `saslprep-unavailable`: a string that is not printable ASCII needs SASLprep's library
+ *   (`@mongodb-js/saslprep`), which cannot load here (a browser without a `Buffer` polyfill) or
+ *   is not loaded yet for a synchronous call.
  */
 export type SaslErrorCode =
   | "invalid-argument"
@@ -56,7 +59,8 @@ export type SaslErrorCode =
   | "iteration-count-rejected"
   | "channel-binding-mismatch"
   | "channel-binding-downgrade"
-  | "server-rejected";
+  | "server-rejected"
+  | "saslprep-unavailable";
 
 /**
  * A failure of a SASL exchange or of a security layer.

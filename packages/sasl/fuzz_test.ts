@@ -4,7 +4,7 @@
 // tests with the input that showed them.
 import assert from "node:assert/strict";
 // @ts-types="../../scripts/fuzz.d.mts"
-import { fuzz, mutate, prng, targets, tryInput } from "../../scripts/fuzz.mjs";
+import { fuzz, mutate, prng, RETAINED_LIMIT, targets, tryInput } from "../../scripts/fuzz.mjs";
 
 Deno.test("fuzz: 2,000 mutated inputs per target (seed 20261201), no finding", async () => {
   const seen: string[] = [];
@@ -16,6 +16,20 @@ Deno.test("fuzz: 2,000 mutated inputs per target (seed 20261201), no finding", a
   assert.deepEqual(findings, []);
   // Every target ran: a target that silently dropped out would make this test pass vacuously.
   assert.ok(seen.length >= 17, `only ${seen.length} targets ran`);
+});
+
+Deno.test("fuzz: a target that keeps memory across inputs is a finding", async () => {
+  const kept: Uint8Array[] = [];
+  const leaky = {
+    seeds: [new Uint8Array(8)],
+    // 2,000 inputs of 16 KiB each kept: 32 MiB, four times the limit.
+    run: () => void kept.push(new Uint8Array(16 * 1024).fill(1)),
+  };
+  const tidy = { seeds: [new Uint8Array(8)], run: () => void new Uint8Array(16 * 1024).fill(1) };
+  const findings = await fuzz({ seed: 1, iterations: 2000, all: { leaky, tidy } });
+  assert.deepEqual(findings.map((f) => [f.target, f.problem]), [["leaky", "memory"]]);
+  assert.ok(findings[0].bytes! > RETAINED_LIMIT);
+  assert.equal(kept.length, 2000);
 });
 
 Deno.test("fuzz: the mutator is deterministic for a seed and changes its input", () => {

@@ -21,6 +21,7 @@ import {
 import { deriveScramCredentials, ScramClient, ScramServer } from "./scram/mod.ts";
 import { parseDirectives, quote } from "./digest_md5/_directives.ts";
 import { parseChallenge } from "./digest_md5/_challenge.ts";
+import { allCiphers } from "./digest_md5/ciphers.ts";
 import { md5Backend, nobleMd5Backend, nodeMd5Backend } from "./_hash.ts";
 
 const RUNS = { numRuns: 60, seed: 20261201 };
@@ -123,6 +124,7 @@ Deno.test("mechanisms property: DIGEST-MD5 client and server agree for any crede
           host: "mail.example.com",
           realms: [realm],
           qop: [qop],
+          ciphers: allCiphers,
           credentials: (u, r) => u === username && r === realm ? { password } : undefined,
           authorize: (u, z) => u === username && z === authzid,
         });
@@ -133,6 +135,7 @@ Deno.test("mechanisms property: DIGEST-MD5 client and server agree for any crede
           host: "mail.example.com",
           authorizationId: authzid ?? undefined,
           qop: [qop],
+          ciphers: allCiphers,
         });
         client.start();
         const last = server.next(client.next(server.next(undefined).challenge!));
@@ -217,6 +220,7 @@ Deno.test("parser property: the server's challenge parses back to its realms and
           host: "mail.example.com",
           realms,
           qop: qops,
+          ciphers: allCiphers,
           credentials: () => undefined,
         });
         const challenge = parseChallenge(server.next(undefined).challenge!);

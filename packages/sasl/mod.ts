@@ -2,8 +2,9 @@
  * Pure SASL (RFC 4422) for TypeScript: mechanisms as explicit client and server state machines,
  * with no I/O, for Deno, Node.js, Bun, browsers and workers.
  *
- * DIGEST-MD5 (RFC 2831) is complete, security layers included; PLAIN, LOGIN and CRAM-MD5 sit
- * beside it, with OAUTHBEARER (RFC 7628), XOAUTH2, EXTERNAL and ANONYMOUS. Every mechanism
+ * DIGEST-MD5 (RFC 2831) is complete, security layers included; SCRAM-SHA-1/-256/-512 and their
+ * -PLUS variants (RFC 5802, RFC 7677) head the default registry; PLAIN, LOGIN and CRAM-MD5 sit
+ * beside them, with OAUTHBEARER (RFC 7628), XOAUTH2, EXTERNAL and ANONYMOUS. Every mechanism
  * implements {@linkcode ClientMechanism} or {@linkcode ServerMechanism}, and every failure is a
  * {@linkcode SaslError} with a stable code.
  *
@@ -54,3 +55,4 @@ export * from "./xoauth2.ts";
 export * from "./external.ts";
 export * from "./anonymous.ts";
 export * from "./channel_binding.ts";
+export * from "./scram/mod.ts";

@@ -45,7 +45,7 @@ import type {
   Qop,
   ServerMechanism,
 } from "./mechanism.ts";
-import type { DigestCipher } from "./digest_md5/_compute.ts";
+import type { DigestCipher } from "./digest_md5/ciphers.ts";
 import type { DigestMd5ReauthCache } from "./digest_md5/client.ts";
 import type { DigestMd5NonceStore } from "./digest_md5/server.ts";
 import type { ScramCredentials } from "./scram/server.ts";
@@ -58,7 +58,11 @@ export interface DigestMd5MechanismOptions {
    * `["auth"]`).
    */
   readonly qop?: readonly Qop[];
-  /** Ciphers for `auth-conf`, most preferred first (client) or offered (server). */
+  /**
+   * Cipher names for `auth-conf`, most preferred first (client) or offered (server); default
+   * every one of `DIGEST_CIPHERS`. Names, not the cipher objects `DigestMd5Client` takes: the
+   * registry bundles every cipher anyway.
+   */
   readonly ciphers?: readonly DigestCipher[];
   /** The largest security-layer buffer this side accepts. */
   readonly maxbuf?: number;

@@ -225,3 +225,38 @@ Deno.test("descriptors give clients and servers that agree; no redacted message 
     assert.equal(client.finish().mechanism, name);
   }
 });
+
+Deno.test("DIGEST-MD5 through the registry: ciphers are names, every one by default", async () => {
+  const descriptor = defaultRegistry.get("DIGEST-MD5")!;
+  const run = async (client: object, server: object) => {
+    const c = await descriptor.createClient(password, {
+      service: "smtp",
+      host: "h",
+      options: { digestMd5: client },
+    });
+    const s = descriptor.createServer({ password: () => password.password }, {
+      service: "smtp",
+      host: "h",
+      options: { digestMd5: server },
+    });
+    c.start();
+    const final = await s.next(await c.next((await s.next(undefined)).challenge!));
+    await c.next(final.challenge!);
+    return [c.finish().cipher, s.outcome().cipher];
+  };
+  const conf = { qop: ["auth-conf"] };
+  assert.deepEqual(await run(conf, conf), ["rc4", "rc4"]);
+  assert.deepEqual(await run({ ...conf, ciphers: ["3DES", "rc4"] }, conf), ["3des", "3des"]);
+  assert.deepEqual(await run(conf, { ...conf, ciphers: ["rc4-40"] }), ["rc4-40", "rc4-40"]);
+  const context = (digestMd5: object) => ({ service: "smtp", host: "h", options: { digestMd5 } });
+  for (const bad of [{ ciphers: ["aes"] }, { ...conf, ciphers: [] }]) {
+    await assert.rejects(
+      async () => await descriptor.createClient(password, context(bad)),
+      (e: SaslError) => e.code === "invalid-argument",
+    );
+    assert.throws(
+      () => descriptor.createServer({ password: () => "x" }, context(bad)),
+      (e: SaslError) => e.code === "invalid-argument",
+    );
+  }
+});

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { type Credentials, defaultRegistry, type MechanismRegistry } from "@saslkit/sasl";
-import { withScram } from "@saslkit/sasl/scram";
+import type { Credentials } from "@saslkit/sasl";
 
 /**
  * What the caller authenticates with: a password (`{ username, password, authorizationId? }`),
@@ -16,23 +15,6 @@ import { withScram } from "@saslkit/sasl/scram";
  * (`{ kind: "anonymous", trace? }`). Only mechanisms of that kind are tried.
  */
 export type SmtpCredentials = Credentials;
-
-/**
- * The registry this package uses unless told otherwise (the policy, the probe, the transcript,
- * the test server): every mechanism saslkit implements, the SCRAM family included. (The main
- * `@saslkit/sasl` entry leaves SCRAM out only because its SASLprep needs Node's `Buffer` in a
- * browser; this package runs where `Buffer` exists.)
- *
- * @example
- * ```ts
- * import { SMTP_REGISTRY } from "@saslkit/smtp";
- * import assert from "node:assert/strict";
- *
- * assert.ok(SMTP_REGISTRY.get("SCRAM-SHA-256-PLUS")?.properties.channelBinding);
- * assert.ok(SMTP_REGISTRY.get("DIGEST-MD5"));
- * ```
- */
-export const SMTP_REGISTRY: MechanismRegistry = withScram(defaultRegistry);
 
 /**
  * The default order. The SCRAM family, channel-bound variants first, strongest hash first;

@@ -52,7 +52,7 @@ export { buildMessage, type MessageOptions } from "./message.ts";
 export type { TranscriptEntry, TranscriptSink } from "./transcript.ts";
 export { type ConnectOptions, connectTcp, type SmtpTransport } from "./transport.ts";
 export { connectDeno } from "./transport_deno.ts";
-export { DEFAULT_MECHANISMS, SMTP_REGISTRY, type SmtpCredentials } from "./mechanisms.ts";
+export { DEFAULT_MECHANISMS, type SmtpCredentials } from "./mechanisms.ts";
 export {
   type AttemptResult,
   InMemoryMechanismMemory,

@@ -11,6 +11,7 @@ import {
   type ChannelBindingType,
   type ClientMechanism,
   credentialKind,
+  defaultRegistry,
   type DigestMd5MechanismOptions,
   type MechanismContext,
   type MechanismDescriptor,
@@ -21,7 +22,7 @@ import {
   type SkippedMechanism,
 } from "@saslkit/sasl";
 import { SmtpError, type SmtpErrorCode } from "./error.ts";
-import { DEFAULT_MECHANISMS, SMTP_REGISTRY, type SmtpCredentials } from "./mechanisms.ts";
+import { DEFAULT_MECHANISMS, type SmtpCredentials } from "./mechanisms.ts";
 import {
   type AttemptResult,
   InMemoryMechanismMemory,
@@ -74,7 +75,7 @@ export interface AuthenticateOptions {
   readonly credentials: SmtpCredentials;
   /** Mechanisms in order of preference, any case. Default {@linkcode DEFAULT_MECHANISMS}. */
   readonly mechanisms?: readonly string[];
-  /** Where mechanisms come from. Default {@linkcode SMTP_REGISTRY}. */
+  /** Where mechanisms come from. Default `defaultRegistry` of `@saslkit/sasl`. */
   readonly registry?: MechanismRegistry;
   /**
    * DIGEST-MD5 settings. `qop` lists the protection levels to accept (the strongest offered
@@ -332,7 +333,7 @@ class AuthRun {
     this.#port = options.port ?? (this.#security === "tls" ? 465 : 587);
     this.#serverKey = `${options.host}:${this.#port}`;
     this.#memory = options.memory ?? new InMemoryMechanismMemory();
-    this.#registry = options.registry ?? SMTP_REGISTRY;
+    this.#registry = options.registry ?? defaultRegistry;
     this.#minQop = options.minQop ?? "auth";
   }
 

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
 import {
+  ciphersByName,
   type ClientMechanism,
   CramMd5Client,
   decodeBase64,
+  DIGEST_CIPHERS,
   type DigestCipher,
   DigestMd5Client,
   encodeBase64,
@@ -280,7 +282,8 @@ function digest(
     service: "smtp",
     host: "mail.example.com",
     qop: options.qop,
-    ciphers: options.ciphers,
+    // Cipher names, as the tests write them; every cipher when none are named.
+    ciphers: ciphersByName(options.ciphers ?? DIGEST_CIPHERS),
     maxbuf: options.maxbuf,
   });
 }

@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { MechanismRegistry, RedactionStep } from "@saslkit/sasl";
-import { SMTP_REGISTRY } from "./mechanisms.ts";
+import { defaultRegistry, type MechanismRegistry, type RedactionStep } from "@saslkit/sasl";
 import { escapeControls } from "./_bytes.ts";
 
 /** One line of a transcript. */
@@ -37,7 +36,7 @@ function printable(bytes: Uint8Array): string {
  * @param mechanism The mechanism name, any case.
  * @param message The decoded client message.
  * @param step The challenge it answers (LOGIN tells a username from a password by it).
- * @param registry Where the mechanism is looked up; default `SMTP_REGISTRY`.
+ * @param registry Where the mechanism is looked up; default `defaultRegistry` of `@saslkit/sasl`.
  * @returns The message with secrets as `***` and control characters escaped.
  *
  * @example
@@ -62,7 +61,7 @@ export function redactClientMessage(
   mechanism: string,
   message: Uint8Array,
   step: RedactionStep = {},
-  registry: MechanismRegistry = SMTP_REGISTRY,
+  registry: MechanismRegistry = defaultRegistry,
 ): string {
   if (message.length === 0) return "(empty)";
   const descriptor = registry.get(mechanism);

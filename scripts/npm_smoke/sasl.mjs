@@ -1,10 +1,36 @@
 // Runs against the installed @saslkit/sasl tarball; see README.md.
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 
 const text = (bytes) => new TextDecoder().decode(bytes);
 const bytes = (string) => new TextEncoder().encode(string);
 
-export default function smoke(sasl) {
+export default async function smoke(sasl) {
+  // One SaslError class whichever subpath threw: code bundled into the subpath files (scram,
+  // saslprep, digest-md5) throws the class the main entry exports, by import() and by require().
+  const require = createRequire(import.meta.url);
+  for (const load of [(path) => import(path), (path) => Promise.resolve(require(path))]) {
+    const scram = await load("@saslkit/sasl/scram");
+    assert.throws(
+      () => new scram.InMemoryScramCache({ maxEntries: 0 }),
+      (error) => error instanceof sasl.SaslError && error.code === "invalid-argument",
+    );
+    const { saslprep } = await load("@saslkit/sasl/saslprep");
+    await assert.rejects(
+      saslprep("\u0007"),
+      (error) => error instanceof sasl.SaslError && error.code === "invalid-argument",
+    );
+    const digest = await load("@saslkit/sasl/digest-md5");
+    assert.equal(digest.DigestMd5Client, sasl.DigestMd5Client);
+    assert.throws(
+      () => new digest.DigestMd5Client({ username: "u", password: "p", service: "", host: "h" }),
+      (error) => error instanceof sasl.SaslError && error.code === "invalid-argument",
+    );
+    // The main entry's registry holds SCRAM's own descriptors, not copies of them.
+    assert.equal(sasl.defaultRegistry.get("SCRAM-SHA-256"), scram.scramSha256Mechanism);
+    assert.equal(sasl.ScramClient, scram.ScramClient);
+  }
+
   // Strict base64, both ways, and its stable error code.
   assert.equal(sasl.encodeBase64(bytes("\0tim\0tanstaaftanstaaf")), "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
   assert.equal(text(sasl.decodeBase64("AHRpbQB0YW5zdGFhZnRhbnN0YWFm")), "\0tim\0tanstaaftanstaaf");
@@ -38,6 +64,7 @@ export default function smoke(sasl) {
       host: "mail.example.com",
       realms: ["example.com"],
       qop: ["auth-conf"],
+      ciphers: sasl.allCiphers,
       credentials: (user) => user === "chris" ? { password: "secret" } : undefined,
     });
     const digestClient = new sasl.DigestMd5Client({
@@ -46,7 +73,7 @@ export default function smoke(sasl) {
       service: "smtp",
       host: "mail.example.com",
       qop: ["auth-conf"],
-      ciphers: [cipher],
+      ciphers: sasl.ciphersByName([cipher]),
     });
     assert.equal(digestClient.start(), undefined);
     const final = digestServer.next(digestClient.next(digestServer.next(undefined).challenge));

@@ -155,6 +155,7 @@ function digestRoundTrip(sasl, qop, cipher) {
     host: "mail.example.com",
     realms: ["example.com"],
     qop: ["auth", "auth-int", "auth-conf"],
+    ciphers: sasl.allCiphers,
     credentials: (user) => user === "chris" ? { password: "secret" } : undefined,
   });
   const client = new sasl.DigestMd5Client({
@@ -163,7 +164,7 @@ function digestRoundTrip(sasl, qop, cipher) {
     service: "smtp",
     host: "mail.example.com",
     qop: [qop],
-    ciphers: cipher ? [cipher] : undefined,
+    ciphers: cipher ? sasl.ciphersByName([cipher]) : undefined,
   });
   const name = cipher ?? qop;
   equal(client.start(), undefined, `${name}: no initial response`);
@@ -233,7 +234,7 @@ function cyrusTranscript(sasl, t) {
     host: HOST,
     realms: [challenge.get("realm")],
     qop: challenge.get("qop").split(","),
-    ciphers: challenge.get("cipher")?.split(","),
+    ciphers: sasl.ciphersByName(challenge.get("cipher")?.split(",") ?? []),
     maxbuf: Number(challenge.get("maxbuf") ?? 65536),
     credentials: (user) => user === t.client.username ? { password: t.client.password } : undefined,
     nonce: () => challenge.get("nonce"),
@@ -252,7 +253,7 @@ function cyrusTranscript(sasl, t) {
     host: HOST,
     realm: response.get("realm"),
     qop: [qop],
-    ciphers: cipher ? [cipher] : undefined,
+    ciphers: cipher ? sasl.ciphersByName([cipher]) : undefined,
     maxbuf: t.client.maxbuf,
     cnonce: () => response.get("cnonce"),
   });
@@ -265,14 +266,65 @@ function cyrusTranscript(sasl, t) {
   return buffers;
 }
 
+// SCRAM (RFC 7677 §3 known answers, then client<->server through the registry for each hash),
+// with ASCII credentials, which need no SASLprep library; a non-ASCII password needs it, and
+// where no Buffer exists (a browser without polyfills) fails with its typed error.
+async function scram(sasl) {
+  const nonce = "rOprNGfwEbeRWgbNEkqO";
+  const client = new sasl.ScramClient({
+    hash: "SHA-256",
+    username: "user",
+    password: "pencil",
+    nonce,
+  });
+  equal(text(client.start()), `n,,n=user,r=${nonce}`, "SCRAM client-first");
+  const final = await client.next(
+    bytes(`r=${nonce}%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`),
+  );
+  equal(
+    text(final).split(",p=")[1],
+    "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+    "SCRAM-SHA-256 proof (RFC 7677)",
+  );
+  client.finish(bytes("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="));
+  const context = { service: "smtp", host: "mail.example.com" };
+  const exchange = async (name, password, stored) => {
+    const descriptor = sasl.defaultRegistry.get(name);
+    const server = descriptor.createServer({ password: () => stored }, context);
+    const c = await descriptor.createClient({ username: "user", password }, context);
+    const first = await server.next(c.start());
+    const done = await server.next(await c.next(first.challenge));
+    equal(done.done, true, `${name}: the server accepts the proof`);
+    equal(c.finish(done.challenge).mechanism, name, `${name}: the client verifies the server`);
+  };
+  const names = ["SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+  for (const name of names) await exchange(name, "pencil", "pencil");
+  let nonAscii;
+  if (typeof globalThis.Buffer === "undefined") {
+    try {
+      await exchange("SCRAM-SHA-256", "päss", "päss");
+    } catch (error) {
+      check(error instanceof sasl.SaslError, `non-ASCII password: threw ${error}`);
+      equal(error.code, "saslprep-unavailable", "non-ASCII password without Buffer");
+      check(/Buffer polyfill/.test(error.message), `message: ${error.message}`);
+      nonAscii = "non-ASCII password: saslprep-unavailable (no Buffer)";
+    }
+    check(nonAscii, "a non-ASCII password without Buffer did not fail");
+  } else {
+    await exchange("SCRAM-SHA-256", "Ⅸ", "IX"); // NFKC: ROMAN NUMERAL NINE is IX
+    nonAscii = "non-ASCII password prepared";
+  }
+  return `SCRAM-SHA-256 (RFC 7677 §3); SCRAM client<->server ${names.join("/")}; ${nonAscii}`;
+}
+
 /**
  * Runs every check; throws on the first failure.
  *
  * @param sasl The `@saslkit/sasl` module namespace.
  * @param transcripts Cyrus transcripts (parsed JSON of packages/sasl/testdata/cyrus/*.json).
- * @returns A one-line summary of what ran.
+ * @returns A promise of a one-line summary of what ran.
  */
-export default function smoke(sasl, transcripts) {
+export default async function smoke(sasl, transcripts) {
   base64(sasl);
   framing(sasl);
   plain(sasl);
@@ -285,7 +337,8 @@ export default function smoke(sasl, transcripts) {
   check(transcripts.length >= 6, `only ${transcripts.length} Cyrus transcripts`);
   let known = 0;
   for (const t of transcripts) known += cyrusTranscript(sasl, t);
-  return `base64, framing, PLAIN, CRAM-MD5 (RFC 2195), DIGEST-MD5 (RFC 2831 §4); ` +
+  const scramDone = await scram(sasl);
+  return `base64, framing, PLAIN, CRAM-MD5 (RFC 2195), DIGEST-MD5 (RFC 2831 §4); ${scramDone}; ` +
     `DIGEST-MD5 client<->server ${layers.map(([q, c]) => c ?? q).join("/")}: ${buffers} buffers; ` +
     `Cyrus transcripts ${transcripts.map((t) => t.name).join("/")}: ${known} buffers`;
 }

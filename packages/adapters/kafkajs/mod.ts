@@ -61,11 +61,10 @@ import {
   defaultRegistry,
   type MechanismDescriptor,
   type MechanismOptions,
-  MechanismRegistry,
+  type MechanismRegistry,
   SaslError,
   type SaslOutcome,
 } from "@saslkit/sasl";
-import { scramMechanisms } from "@saslkit/sasl/scram";
 
 /** The part of kafkajs's logger the provider uses. */
 export interface KafkaLoggerLike {
@@ -131,7 +130,7 @@ export interface SaslkitSaslOptions {
   readonly ssl?: boolean;
   /** Allow PLAIN without `ssl`. Default false. */
   readonly allowCleartext?: boolean;
-  /** Where the mechanism comes from. Default: SCRAM, then saslkit's default registry. */
+  /** Where the mechanism comes from. Default: saslkit's `defaultRegistry` (SCRAM first). */
   readonly registry?: MechanismRegistry;
   /** Per-mechanism settings (`scram: { minIterations, maxIterations, cache }`). */
   readonly options?: MechanismOptions;
@@ -140,10 +139,6 @@ export interface SaslkitSaslOptions {
 /** A {@linkcode SaslError} as the kafkajs provider rejects with: kafkajs must not retry it. */
 export type KafkaSaslError = SaslError & { readonly retriable: false };
 
-const DEFAULT_REGISTRY = new MechanismRegistry([
-  ...scramMechanisms,
-  ...defaultRegistry.names.map((name) => defaultRegistry.get(name)!),
-]);
 const MAX_STEPS = 16;
 const MAX_MESSAGE = 1 << 20;
 const SASL_AUTHENTICATION_FAILED = 58;
@@ -173,7 +168,7 @@ export function saslkitSasl(options: SaslkitSaslOptions): KafkaSaslConfig {
   if (typeof options !== "object" || options === null) {
     throw new SaslError("invalid-argument", "saslkitSasl needs options with credentials");
   }
-  const registry = options.registry ?? DEFAULT_REGISTRY;
+  const registry = options.registry ?? defaultRegistry;
   const name = options.mechanism ?? "SCRAM-SHA-512";
   if (typeof name !== "string") {
     throw new SaslError("invalid-argument", "mechanism must be a mechanism name");

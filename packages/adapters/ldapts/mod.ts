@@ -46,12 +46,11 @@ import {
   defaultRegistry,
   type MechanismDescriptor,
   type MechanismOptions,
-  MechanismRegistry,
+  type MechanismRegistry,
   SaslError,
   type SaslOutcome,
   type SkippedMechanism,
 } from "@saslkit/sasl";
-import { scramMechanisms } from "@saslkit/sasl/scram";
 
 /** What the adapter needs of an ldapts `Client`. */
 export interface LdaptsClientLike {
@@ -79,7 +78,7 @@ export interface SaslBindOptions {
   readonly host?: string;
   /** Whether the connection is TLS (ldaps:// or after StartTLS); PLAIN needs it. Default false. */
   readonly secure?: boolean;
-  /** Where the mechanisms come from. Default: SCRAM, then saslkit's default registry. */
+  /** Where the mechanisms come from. Default: saslkit's `defaultRegistry` (SCRAM first). */
   readonly registry?: MechanismRegistry;
   /** Per-mechanism settings. */
   readonly options?: MechanismOptions;
@@ -93,10 +92,6 @@ export interface SaslBindResult extends SaslOutcome {
   readonly skipped: readonly SkippedMechanism[];
 }
 
-const DEFAULT_REGISTRY = new MechanismRegistry([
-  ...scramMechanisms,
-  ...defaultRegistry.names.map((name) => defaultRegistry.get(name)!),
-]);
 const MAX_STEPS = 16;
 const BIND_RESPONSE = 0x61;
 
@@ -132,7 +127,7 @@ export async function saslBind(
   if (typeof client?.bindSASL !== "function") {
     throw new SaslError("invalid-argument", "saslBind needs an ldapts Client");
   }
-  const registry = options.registry ?? DEFAULT_REGISTRY;
+  const registry = options.registry ?? defaultRegistry;
   const secure = options.secure ?? false;
   const offered = options.mechanisms === undefined
     ? await rootDseMechanisms(client)

@@ -113,7 +113,7 @@ export interface NodemailerAuthOptions {
   readonly port?: number;
   /** The name given in the handler's own EHLO. Default `localhost`. */
   readonly ehloName?: string;
-  /** Where mechanisms come from. Default `SMTP_REGISTRY` of `@saslkit/smtp` (SCRAM included). */
+  /** Where mechanisms come from. Default `defaultRegistry` of `@saslkit/sasl` (SCRAM included). */
   readonly registry?: MechanismRegistry;
   /**
    * DIGEST-MD5 settings. `qop` lists the protection levels to accept, the strongest offered

@@ -7,6 +7,7 @@
 // Cases (join with "+" to measure them in alternating slices): exchange | floor | client-step | alt-client-step | layer:<qop>:<cipher|->:<bytes>:
 // <c2s|s2c> | scram | native-pbkdf2 | backend
 import {
+  ciphersByName,
   type DigestCipher,
   DigestMd5Client,
   DigestMd5Server,
@@ -90,7 +91,7 @@ function pair(qop: Qop, cipher?: DigestCipher) {
     service: "smtp",
     host: "mail.example.com",
     qop: [qop],
-    ciphers: cipher ? [cipher] : undefined,
+    ciphers: cipher ? ciphersByName([cipher]) : undefined,
     maxbuf: 16777215,
     credentials: (user) => user === "smtpuser" ? { password: "secret" } : undefined,
   });
@@ -100,7 +101,7 @@ function pair(qop: Qop, cipher?: DigestCipher) {
     service: "smtp",
     host: "mail.example.com",
     qop: [qop],
-    ciphers: cipher ? [cipher] : undefined,
+    ciphers: cipher ? ciphersByName([cipher]) : undefined,
     maxbuf: 16777215,
   });
   client.start();

@@ -1,4 +1,4 @@
-// Speed of SCRAM's primitives through each backend of the hashing seam (_hash.ts), and of a
+// Speed of SCRAM's primitives through each backend of the SCRAM hashing seam (_sha.ts), and of a
 // whole SCRAM-SHA-256 exchange, as ratios within one run (not timed tests): each group has a
 // baseline, and `deno bench` prints how many times slower or faster the rest are.
 //
@@ -16,15 +16,10 @@
 // (Node: node:crypto PBKDF2 0.86-1.34 ms, WebCrypto 1.1x slower, noble 6-10x slower; Bun:
 // node:crypto 0.46-0.64 ms, WebCrypto 1.1-1.8x, noble 13-17x; HMAC: node:crypto fastest in
 // both, WebCrypto 8-60x slower). The choice these numbers made is written at
-// `chooseShaBackend` in _hash.ts; run both again before changing it.
-import {
-  hmacSha,
-  nobleBackend,
-  nodeBackend,
-  type ShaBackend,
-  shaBackend,
-  webCryptoBackend,
-} from "../_hash.ts";
+// `chooseShaBackend` in _sha.ts; run both again before changing it.
+import { hmacSha, type ShaBackend, shaBackend, webCryptoBackend } from "../_sha.ts";
+import { nodeBackend } from "../_sha_node.ts";
+import { nobleBackend } from "../_sha_noble.ts";
 import {
   deriveScramCredentials,
   InMemoryScramCache,
@@ -57,9 +52,13 @@ for (const [label, backend] of backends) {
     await backend.hmac("SHA-256", key, authMessage);
   });
 }
-Deno.bench(`HMAC-SHA-256 200 B: the seam (${shaBackend().name})`, { group: "hmac" }, async () => {
-  await hmacSha("SHA-256", key, authMessage);
-});
+Deno.bench(
+  `HMAC-SHA-256 200 B: the seam (${(await shaBackend()).name})`,
+  { group: "hmac" },
+  async () => {
+    await hmacSha("SHA-256", key, authMessage);
+  },
+);
 
 const stored = await deriveScramCredentials("pencil", { hash: "SHA-256" });
 const cache = new InMemoryScramCache();

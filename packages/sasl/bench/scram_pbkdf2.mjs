@@ -1,10 +1,10 @@
-// PBKDF2-HMAC-SHA-256, 4096 iterations, the three backends of _hash.ts side by side, for the
+// PBKDF2-HMAC-SHA-256, 4096 iterations, the three backends of _sha.ts side by side, for the
 // runtimes that cannot run `deno bench` (ratios within one run; not a test):
 //
 //   node packages/sasl/bench/scram_pbkdf2.mjs
 //   npx bun packages/sasl/bench/scram_pbkdf2.mjs
 //
-// It calls the same primitives as _hash.ts (node:crypto pbkdf2Sync, crypto.subtle.deriveBits,
+// It calls the same primitives as _sha.ts (node:crypto pbkdf2Sync, crypto.subtle.deriveBits,
 // @noble/hashes pbkdf2) because Node 20 cannot import the TypeScript seam itself.
 import { createHmac, pbkdf2Sync } from "node:crypto";
 import { pbkdf2 } from "@noble/hashes/pbkdf2.js";

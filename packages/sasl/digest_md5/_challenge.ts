@@ -6,7 +6,6 @@ import { decodeLatin1, decodeUtf8 } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { Qop } from "../mechanism.ts";
 import { type DirectiveSlots, scanDirectives, splitList } from "./_directives.ts";
-import type { DigestCipher } from "./_compute.ts";
 
 /** RFC 2831 §2.1.1: a digest-challenge is at most 2048 bytes. */
 export const MAX_CHALLENGE_LENGTH = 2048;
@@ -17,7 +16,6 @@ export const MAX_MAXBUF = 16777215;
 export const DEFAULT_MAXBUF = 65536;
 
 const QOPS: readonly string[] = ["auth", "auth-int", "auth-conf"];
-const CIPHERS: readonly string[] = ["3des", "des", "rc4", "rc4-56", "rc4-40"];
 
 /** A parsed digest-challenge. */
 export interface DigestChallenge {
@@ -25,8 +23,8 @@ export interface DigestChallenge {
   readonly nonce: string;
   /** Offered protection levels this implementation knows, in the server's order. */
   readonly qops: readonly Qop[];
-  /** Offered ciphers this implementation knows, in the server's order. */
-  readonly ciphers: readonly DigestCipher[];
+  /** Offered cipher names, lower-cased, in the server's order (the client matches its own). */
+  readonly ciphers: readonly string[];
   readonly maxbuf: number;
   readonly utf8: boolean;
   readonly stale: boolean;
@@ -161,9 +159,7 @@ export function parseChallenge(bytes: Uint8Array): DigestChallenge {
   const qops = QOPS.filter((q) => offeredQops.includes(q)) as Qop[];
   if (qops.length === 0) throw new SaslError(code, "DIGEST-MD5: the server offers no known qop");
   const cipherValue = single(slots, CIPHER, "cipher", false, code);
-  const ciphers = cipherValue !== undefined
-    ? splitList(cipherValue.toLowerCase()).filter((c): c is DigestCipher => CIPHERS.includes(c))
-    : [];
+  const ciphers = cipherValue !== undefined ? splitList(cipherValue.toLowerCase()) : [];
   if (cipherValue === undefined && offeredQops.includes("auth-conf")) {
     throw new SaslError(code, "DIGEST-MD5: auth-conf is offered without a cipher directive");
   }

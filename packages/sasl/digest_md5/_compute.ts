@@ -4,9 +4,6 @@
 import { hex, latin1, utf8, utf8Into } from "../_bytes.ts";
 import { md5, md5Hex } from "../_hash.ts";
 
-/** A cipher RFC 2831 defines for `auth-conf`. */
-export type DigestCipher = "3des" | "des" | "rc4" | "rc4-56" | "rc4-40";
-
 /**
  * Encodes username, realm or password for hashing. With `charset=utf-8` negotiated, real
  * servers (Cyrus SASL, the JDK) convert each string on its own to ISO-8859-1 when every
@@ -170,49 +167,37 @@ export function digestValue(
   return md5Hex(`${hex(ha1)}:${nonce}:${nc}:${cnonce}:${qop}:${ha2}`);
 }
 
-const MAGIC = {
-  clientSign: "Digest session key to client-to-server signing key magic constant",
-  serverSign: "Digest session key to server-to-client signing key magic constant",
-  clientSeal: "Digest H(A1) to client-to-server sealing key magic constant",
-  serverSeal: "Digest H(A1) to server-to-client sealing key magic constant",
-} as const;
+// The magic constants of RFC 2831 §2.3-2.4, for the client-to-server and server-to-client keys.
+// Built from one pattern each, so that a bundle without sealing carries only the signing text.
+const magic = (start: string, kind: string) => [
+  `${start} to client-to-server ${kind} key magic constant`,
+  `${start} to server-to-client ${kind} key magic constant`,
+];
 
-/** The four session keys of RFC 2831 §2.3–2.4, seen from one side. */
-export interface SessionKeys {
-  readonly sendIntegrity: Uint8Array;
-  readonly receiveIntegrity: Uint8Array;
-  readonly sendConfidentiality: Uint8Array;
-  readonly receiveConfidentiality: Uint8Array;
+/** The session keys of RFC 2831 §2.3–2.4, seen from one side: [send, receive]. */
+export type KeyPair = [send: Uint8Array, receive: Uint8Array];
+
+/** Derives the integrity keys Kic/Kis (RFC 2831 §2.3). */
+export function integrityKeys(ha1: Uint8Array, side: "client" | "server"): KeyPair {
+  return keyPair(ha1, side, magic("Digest session key", "signing"));
 }
 
 /**
- * Derives Kic/Kis and Kcc/Kcs. The sealing keys hash only the first n bytes of H(A1): 5 for
- * rc4-40, 7 for rc4-56, all 16 otherwise.
+ * Derives the sealing keys Kcc/Kcs (RFC 2831 §2.4) from the first `keyBytes` bytes of H(A1):
+ * 5 for rc4-40, 7 for rc4-56, all 16 otherwise.
  */
-export function sessionKeys(
-  ha1: Uint8Array,
+export function sealingKeys(ha1: Uint8Array, side: "client" | "server", keyBytes: number): KeyPair {
+  return keyPair(ha1.subarray(0, keyBytes), side, magic("Digest H(A1)", "sealing"));
+}
+
+function keyPair(
+  base: Uint8Array,
   side: "client" | "server",
-  cipher: DigestCipher | undefined,
-): SessionKeys {
-  const kic = md5(ha1, utf8(MAGIC.clientSign));
-  const kis = md5(ha1, utf8(MAGIC.serverSign));
-  const n = cipher === "rc4-40" ? 5 : cipher === "rc4-56" ? 7 : 16;
-  const sealBase = ha1.subarray(0, n);
-  const kcc = md5(sealBase, utf8(MAGIC.clientSeal));
-  const kcs = md5(sealBase, utf8(MAGIC.serverSeal));
-  return side === "client"
-    ? {
-      sendIntegrity: kic,
-      receiveIntegrity: kis,
-      sendConfidentiality: kcc,
-      receiveConfidentiality: kcs,
-    }
-    : {
-      sendIntegrity: kis,
-      receiveIntegrity: kic,
-      sendConfidentiality: kcs,
-      receiveConfidentiality: kcc,
-    };
+  [client, server]: string[],
+): KeyPair {
+  const c = md5(base, utf8(client));
+  const s = md5(base, utf8(server));
+  return side === "client" ? [c, s] : [s, c];
 }
 
 /**

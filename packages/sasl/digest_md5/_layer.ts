@@ -9,50 +9,24 @@
 // ciphertext. After any failed unwrap the layer refuses further use: with a stream cipher the two
 // sides can no longer be in step, and a peer that tampers once is not trusted again.
 
-import { concat, readUint32be, timingSafeEqual } from "../_bytes.ts";
+import { readUint32be, timingSafeEqual } from "../_bytes.ts";
 import { type KeyedHmacMd5, keyedHmacMd5 } from "../_hash.ts";
-import { desCbc } from "../_cipher/des.ts";
-import { Rc4 } from "../_cipher/rc4.ts";
 import { SaslError } from "../error.ts";
 import type { SecurityLayer } from "../security_layer.ts";
-import { type DigestCipher, expandDesKey, sessionKeys } from "./_compute.ts";
+import type { DigestCipherStream, DigestCipherSuite } from "./ciphers.ts";
+import { integrityKeys } from "./_compute.ts";
 
 const MAC_LENGTH = 10;
 // MAC, message type and sequence number follow every message.
 const TRAILER_LENGTH = MAC_LENGTH + 2 + 4;
-
-interface Stream {
-  /** Encrypts or decrypts `data` into `out` (which may be `data` itself). */
-  processInto(data: Uint8Array, out: Uint8Array): void;
-}
-
-function cipherStreams(
-  cipher: DigestCipher,
-  sendKey: Uint8Array,
-  receiveKey: Uint8Array,
-): { encrypt: Stream; decrypt: Stream; blockSize: number } {
-  if (cipher === "rc4" || cipher === "rc4-56" || cipher === "rc4-40") {
-    // The strength of rc4-40 and rc4-56 lies in how Kc was derived; RC4 is keyed with all of Kc.
-    return { encrypt: new Rc4(sendKey), decrypt: new Rc4(receiveKey), blockSize: 1 };
-  }
-  const desKey = (kc: Uint8Array) =>
-    cipher === "des"
-      ? expandDesKey(kc.subarray(0, 7))
-      : concat(expandDesKey(kc.subarray(0, 7)), expandDesKey(kc.subarray(7, 14)));
-  // The IV is the last 8 bytes of Kc.
-  return {
-    encrypt: desCbc(desKey(sendKey), sendKey.slice(8, 16), "encrypt"),
-    decrypt: desCbc(desKey(receiveKey), receiveKey.slice(8, 16), "decrypt"),
-    blockSize: 8,
-  };
-}
 
 /** Options of {@linkcode DigestSecurityLayer}. */
 export interface DigestLayerOptions {
   readonly ha1: Uint8Array;
   readonly side: "client" | "server";
   readonly qop: "auth-int" | "auth-conf";
-  readonly cipher?: DigestCipher;
+  /** The cipher of auth-conf: the layer runs only what the caller imported. */
+  readonly cipher?: DigestCipherSuite;
   /** The largest wrapped buffer this side accepts: its own maxbuf. */
   readonly ownMaxbuf: number;
   /** The largest wrapped buffer the peer accepts: the peer's maxbuf. */
@@ -71,30 +45,26 @@ export class DigestSecurityLayer implements SecurityLayer {
   readonly #receiveMac: KeyedHmacMd5;
   // The 4-byte sequence number fed to the MAC, reused for every buffer of a direction.
   readonly #seqBytes = new Uint8Array(4);
-  readonly #encrypt?: Stream;
-  readonly #decrypt?: Stream;
+  readonly #encrypt?: DigestCipherStream;
+  readonly #decrypt?: DigestCipherStream;
   readonly #blockSize: number;
   #sendSeq = 0;
   #receiveSeq = 0;
   #broken = false;
 
   constructor(options: DigestLayerOptions) {
-    const keys = sessionKeys(options.ha1, options.side, options.cipher);
+    const [sendKey, receiveKey] = integrityKeys(options.ha1, options.side);
     this.qop = options.qop;
-    this.#sendMac = keyedHmacMd5(keys.sendIntegrity);
-    this.#receiveMac = keyedHmacMd5(keys.receiveIntegrity);
+    this.#sendMac = keyedHmacMd5(sendKey);
+    this.#receiveMac = keyedHmacMd5(receiveKey);
     this.maxIncomingSize = options.ownMaxbuf;
     if (options.qop === "auth-conf") {
       if (!options.cipher) throw new SaslError("invalid-argument", "auth-conf needs a cipher");
-      this.cipher = options.cipher;
-      const streams = cipherStreams(
-        options.cipher,
-        keys.sendConfidentiality,
-        keys.receiveConfidentiality,
-      );
+      this.cipher = options.cipher.name;
+      const streams = options.cipher.streams(options.ha1, options.side);
       this.#encrypt = streams.encrypt;
       this.#decrypt = streams.decrypt;
-      this.#blockSize = streams.blockSize;
+      this.#blockSize = options.cipher.blockSize;
       // Cyrus SASL's bound: the peer's maxbuf less the 4-byte length, the trailer and a
       // worst-case block of padding.
       this.maxPlaintextSize = options.peerMaxbuf - 4 - TRAILER_LENGTH - 9;

@@ -2,17 +2,8 @@
 
 import { SaslError } from "../error.ts";
 import type { MechanismProperties, Qop } from "../mechanism.ts";
-import type { DigestCipher } from "./_compute.ts";
+import type { DigestCipherSuite } from "./ciphers.ts";
 import { DEFAULT_MAXBUF, MAX_MAXBUF } from "./_challenge.ts";
-
-/** Every cipher, strongest first (by the strength Cyrus SASL assigns). */
-export const DIGEST_CIPHERS: readonly DigestCipher[] = [
-  "rc4",
-  "3des",
-  "rc4-56",
-  "des",
-  "rc4-40",
-];
 
 /** DIGEST-MD5 never sends the password, verifies the server and can offer a layer. */
 export const DIGEST_MD5_PROPERTIES: MechanismProperties = /* @__PURE__ */ Object.freeze({
@@ -29,19 +20,25 @@ const QOPS: readonly Qop[] = ["auth", "auth-int", "auth-conf"];
 /** Checks the protection options of either side and fills in their defaults. */
 export function checkProtection(
   qop: readonly Qop[] | undefined,
-  ciphers: readonly DigestCipher[] | undefined,
+  ciphers: readonly DigestCipherSuite[] | undefined,
   maxbuf: number | undefined,
-): { qops: readonly Qop[]; ciphers: readonly DigestCipher[]; maxbuf: number } {
+): { qops: readonly Qop[]; ciphers: readonly DigestCipherSuite[]; maxbuf: number } {
   const qops = qop ?? ["auth"];
   if (qops.length === 0 || qops.some((q) => !QOPS.includes(q))) {
     throw new SaslError("invalid-argument", "qop must list auth, auth-int or auth-conf");
   }
-  const cipherList = ciphers ?? DIGEST_CIPHERS;
-  if (cipherList.some((c) => !DIGEST_CIPHERS.includes(c))) {
-    throw new SaslError("invalid-argument", `ciphers must be among ${DIGEST_CIPHERS.join(", ")}`);
+  // The ciphers are objects the caller imports, so that an app bundles only those it names.
+  const hint = 'import { rc4, tripleDes } from "@saslkit/sasl/digest-md5/ciphers" and pass ' +
+    'ciphers: [rc4, tripleDes] (ciphersByName(["rc4"]) maps names)';
+  const cipherList = ciphers ?? [];
+  if (
+    !Array.isArray(cipherList) ||
+    cipherList.some((c) => typeof c?.streams !== "function" || typeof c.name !== "string")
+  ) {
+    throw new SaslError("invalid-argument", `ciphers takes cipher objects, not names: ${hint}`);
   }
   if (qops.includes("auth-conf") && cipherList.length === 0) {
-    throw new SaslError("invalid-argument", "auth-conf needs at least one cipher");
+    throw new SaslError("invalid-argument", `auth-conf needs ciphers: ${hint}`);
   }
   const size = maxbuf ?? DEFAULT_MAXBUF;
   if (!Number.isInteger(size) || size <= 16 || size > MAX_MAXBUF) {

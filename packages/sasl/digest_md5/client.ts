@@ -14,7 +14,8 @@ import {
 } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
-import { type DigestCipher, digestValue, hashA1, userSecretOf } from "./_compute.ts";
+import { digestValue, hashA1, userSecretOf } from "./_compute.ts";
+import type { DigestCipher, DigestCipherSuite } from "./ciphers.ts";
 import {
   type DigestChallenge,
   MAX_CHALLENGE_LENGTH,
@@ -25,9 +26,7 @@ import { quote, scanDirectives } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
 import { checkProtection, DIGEST_MD5_PROPERTIES } from "./_options.ts";
 
-export type { DigestCipher } from "./_compute.ts";
-
-export { DIGEST_CIPHERS } from "./_options.ts";
+export type { DigestCipher, DigestCipherSuite } from "./ciphers.ts";
 
 // The cache's entries live outside the class so that nothing of them is public API.
 const cacheEntries = new WeakMap<DigestMd5ReauthCache, Map<string, ReauthEntry>>();
@@ -124,8 +123,12 @@ export interface DigestMd5ClientOptions {
    * agreed on but not applied makes the server drop the connection.
    */
   readonly qop?: readonly Qop[];
-  /** The ciphers acceptable for `auth-conf`, most preferred first. Default {@linkcode DIGEST_CIPHERS}. */
-  readonly ciphers?: readonly DigestCipher[];
+  /**
+   * The ciphers acceptable for `auth-conf`, most preferred first: constants imported from
+   * `@saslkit/sasl/digest-md5/ciphers` (`rc4`, `tripleDes`, `allCiphers`…), so that only those
+   * are bundled. Required when `qop` lists `auth-conf`.
+   */
+  readonly ciphers?: readonly DigestCipherSuite[];
   /** The largest security-layer buffer this side accepts. Default 65536. */
   readonly maxbuf?: number;
   /** Makes the client nonce; for tests. Default: 16 random bytes, base64url. */
@@ -183,6 +186,7 @@ const NO_HA1 = /* @__PURE__ */ new Uint8Array(0);
  * @example Asking for a confidentiality layer, which the caller must then apply
  * ```ts
  * import { DigestMd5Client } from "@saslkit/sasl";
+ * import { rc4, tripleDes } from "@saslkit/sasl/digest-md5/ciphers";
  *
  * const client = new DigestMd5Client({
  *   username: "chris",
@@ -190,7 +194,7 @@ const NO_HA1 = /* @__PURE__ */ new Uint8Array(0);
  *   service: "smtp",
  *   host: "mail.example.com",
  *   qop: ["auth-conf", "auth-int"],
- *   ciphers: ["3des", "rc4"],
+ *   ciphers: [tripleDes, rc4],
  * });
  * ```
  */
@@ -201,7 +205,7 @@ export class DigestMd5Client implements ClientMechanism {
   readonly properties: MechanismProperties = DIGEST_MD5_PROPERTIES;
   readonly #options: DigestMd5ClientOptions;
   readonly #acceptedQops: readonly Qop[];
-  readonly #ciphers: readonly DigestCipher[];
+  readonly #ciphers: readonly DigestCipherSuite[];
   readonly #maxbuf: number;
   #state: ClientState = "initial";
   // Set by the response; until then one shared empty array (no allocation per client).
@@ -217,8 +221,8 @@ export class DigestMd5Client implements ClientMechanism {
    * Creates a client for one exchange; it checks the options but sends nothing yet.
    *
    * @param options Credentials, service and what protection to accept.
-   * @throws {SaslError} `invalid-argument` for an empty username, an unknown qop or cipher,
-   * or a maxbuf out of range.
+   * @throws {SaslError} `invalid-argument` for an empty username, an unknown qop, `auth-conf`
+   * without ciphers, ciphers given as names, or a maxbuf out of range.
    */
   constructor(options: DigestMd5ClientOptions) {
     if (!options.username) throw new SaslError("invalid-argument", "username is empty");
@@ -332,7 +336,7 @@ export class DigestMd5Client implements ClientMechanism {
         ha1: this.#ha1,
         side: "client",
         qop: session.qop,
-        cipher: session.cipher,
+        cipher: this.#suite(session.cipher),
         ownMaxbuf: this.#maxbuf,
         peerMaxbuf: session.peerMaxbuf,
       });
@@ -356,7 +360,7 @@ export class DigestMd5Client implements ClientMechanism {
     // the connection later.
     const fits = (q: Qop) =>
       q === "auth" || challenge.maxbuf - 4 - 16 - (q === "auth-conf" ? 9 : 0) >= 1;
-    const cipherInCommon = this.#ciphers.some((c) => challenge.ciphers.includes(c));
+    const cipherInCommon = this.#ciphers.some((c) => challenge.ciphers.includes(c.name));
     const qop = this.#acceptedQops.find((q) =>
       challenge.qops.includes(q) && fits(q) && (q !== "auth-conf" || cipherInCommon)
     );
@@ -364,7 +368,7 @@ export class DigestMd5Client implements ClientMechanism {
       throw new SaslError(
         "no-acceptable-cipher",
         `DIGEST-MD5: the server offers ciphers ${challenge.ciphers.join(",") || "(none)"}; ` +
-          `the caller accepts ${this.#ciphers.join(",")}`,
+          `the caller accepts ${this.#ciphers.map((c) => c.name).join(",")}`,
       );
     }
     if (!qop) {
@@ -376,14 +380,7 @@ export class DigestMd5Client implements ClientMechanism {
     }
     let cipher: DigestCipher | undefined;
     if (qop === "auth-conf") {
-      cipher = this.#ciphers.find((c) => challenge.ciphers.includes(c));
-      if (!cipher) {
-        throw new SaslError(
-          "no-acceptable-cipher",
-          `DIGEST-MD5: the server offers ciphers ${challenge.ciphers.join(",") || "(none)"}; ` +
-            `the caller accepts ${this.#ciphers.join(",")}`,
-        );
-      }
+      cipher = this.#ciphers.find((c) => challenge.ciphers.includes(c.name))!.name;
     }
     const { realm, realmSent } = this.#chooseRealm(challenge.realms);
     const session: ReauthEntry = {
@@ -547,8 +544,12 @@ export class DigestMd5Client implements ClientMechanism {
   #reusable(entry: ReauthEntry): boolean {
     const realm = this.#options.realm;
     return this.#acceptedQops.includes(entry.qop) &&
-      (entry.cipher === undefined || this.#ciphers.includes(entry.cipher)) &&
+      (entry.cipher === undefined || this.#suite(entry.cipher) !== undefined) &&
       (typeof realm !== "string" || realm === entry.realm);
+  }
+
+  #suite(name: DigestCipher | undefined): DigestCipherSuite | undefined {
+    return this.#ciphers.find((c) => c.name === name);
   }
 
   #cacheKey(): string {

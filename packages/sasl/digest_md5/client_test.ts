@@ -3,6 +3,7 @@ import { DigestMd5Client, type DigestMd5ClientOptions, DigestMd5ReauthCache } fr
 import { DigestMd5NonceStore, DigestMd5Server } from "./server.ts";
 import { SaslError } from "../error.ts";
 import { bytes, directives, exchange, text } from "../testdata/digest_md5_util.ts";
+import { allCiphers, des, rc4_40, tripleDes } from "./ciphers.ts";
 
 const sendmailChallenge = (nonce = "n0nce") =>
   bytes(
@@ -10,6 +11,7 @@ const sendmailChallenge = (nonce = "n0nce") =>
       `cipher="rc4-40,rc4-56,rc4,des,3des",maxbuf=8192,charset=utf-8,algorithm=md5-sess`,
   );
 
+// Accepts every cipher unless told otherwise (they matter only with auth-conf).
 function client(extra: Record<string, unknown> = {}) {
   return new DigestMd5Client({
     username: "smtpuser",
@@ -17,6 +19,7 @@ function client(extra: Record<string, unknown> = {}) {
     service: "smtp",
     host: "mail.example.com",
     cnonce: () => "c0nce",
+    ciphers: allCiphers,
     ...extra,
   });
 }
@@ -137,16 +140,16 @@ Deno.test("qop: no acceptable level is a typed error naming both sides", () => {
 Deno.test("cipher: the caller's preference among those offered", () => {
   for (
     const [preference, expected] of [
-      [["3des", "rc4"], "3des"],
-      [["des", "rc4-40"], "des"],
-      [undefined, "rc4"],
+      [[tripleDes, allCiphers[0]], "3des"],
+      [[des, rc4_40], "des"],
+      [allCiphers, "rc4"],
     ] as const
   ) {
     const c = client({ qop: ["auth-conf"], ciphers: preference });
     c.start();
     assert.equal(directives(text(c.next(sendmailChallenge()))).get("cipher"), expected);
   }
-  const c = client({ qop: ["auth-conf"], ciphers: ["3des"] });
+  const c = client({ qop: ["auth-conf"], ciphers: [tripleDes] });
   c.start();
   assert.throws(
     () =>
@@ -323,6 +326,28 @@ Deno.test("subsequent authentication: cached nonce, nc incremented, server accep
   c.finish();
 });
 
+Deno.test("auth-conf needs cipher objects: the error says what to import", () => {
+  const base = { username: "u", password: "p", service: "smtp", host: "h" };
+  for (const ciphers of [undefined, []]) {
+    assert.throws(
+      () => new DigestMd5Client({ ...base, qop: ["auth-conf", "auth"], ciphers }),
+      (e: SaslError) =>
+        e.code === "invalid-argument" && /auth-conf needs ciphers/.test(e.message) &&
+        e.message.includes('from "@saslkit/sasl/digest-md5/ciphers"'),
+    );
+  }
+  // Names are what the registry takes; the class takes the objects, and says so.
+  assert.throws(
+    () => new DigestMd5Client({ ...base, ciphers: ["rc4"] as unknown as typeof allCiphers }),
+    (e: SaslError) =>
+      e.code === "invalid-argument" && /not names/.test(e.message) &&
+      e.message.includes("@saslkit/sasl/digest-md5/ciphers"),
+  );
+  // Ciphers without auth-conf are allowed and unused; auth-int needs none.
+  new DigestMd5Client({ ...base, qop: ["auth-int"] });
+  new DigestMd5Client({ ...base, qop: ["auth"], ciphers: [tripleDes] });
+});
+
 Deno.test("options are validated", () => {
   const base = { username: "u", password: "p", service: "smtp", host: "h" };
   for (
@@ -332,6 +357,9 @@ Deno.test("options are validated", () => {
       { ...base, qop: [] },
       { ...base, qop: ["auth-everything"] },
       { ...base, ciphers: ["aes"] },
+      { ...base, ciphers: ["rc4"] },
+      { ...base, ciphers: "rc4" },
+      { ...base, qop: ["auth-conf"] },
       { ...base, qop: ["auth-conf"], ciphers: [] },
       { ...base, maxbuf: 16 },
       { ...base, maxbuf: 2 ** 24 },
@@ -376,6 +404,7 @@ Deno.test("subsequent authentication: a cached layer is not reused by a caller w
     service: "smtp",
     host: "mail.example.com",
     qop: ["auth", "auth-conf"] as const,
+    ciphers: allCiphers,
     credentials: () => ({ password: "secret" }),
     nonceStore: store,
   };
@@ -416,7 +445,7 @@ Deno.test("subsequent authentication: a failed one is not retried from the cache
 });
 
 Deno.test("auth-conf without a common cipher falls back to auth-int when the caller accepts it", () => {
-  const c = client({ qop: ["auth-conf", "auth-int"], ciphers: ["3des"] });
+  const c = client({ qop: ["auth-conf", "auth-int"], ciphers: [tripleDes] });
   c.start();
   const response = directives(text(c.next(bytes(
     'nonce="n",qop="auth-int,auth-conf",cipher="rc4",charset=utf-8,algorithm=md5-sess',

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SaslError } from "../error.ts";
 import { frame, FrameDecoder, type SecurityLayer } from "../security_layer.ts";
-import { DIGEST_CIPHERS, type DigestCipher } from "./client.ts";
+import { ciphersByName, DIGEST_CIPHERS, type DigestCipher } from "./ciphers.ts";
 import { expandDesKey } from "./_compute.ts";
 import { bytes, exchange, text } from "../testdata/digest_md5_util.ts";
 
@@ -12,7 +12,7 @@ const LAYERS: { qop: "auth-int" | "auth-conf"; cipher?: DigestCipher }[] = [
 
 function layers(qop: "auth-int" | "auth-conf", cipher?: DigestCipher, maxbuf?: number) {
   const { client, server } = exchange(
-    { qop: [qop], ciphers: cipher ? [cipher] : undefined, maxbuf },
+    { qop: [qop], ciphers: cipher ? ciphersByName([cipher]) : undefined, maxbuf },
     { qop: ["auth", "auth-int", "auth-conf"], maxbuf },
   );
   assert.equal(client.qop, qop);

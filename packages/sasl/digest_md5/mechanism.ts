@@ -9,6 +9,19 @@ import { defineMechanism, type MechanismDescriptor } from "../registry.ts";
 import { DigestMd5Client } from "./client.ts";
 import { DigestMd5Server } from "./server.ts";
 import { DIGEST_MD5_PROPERTIES } from "./_options.ts";
+import { allCiphers, ciphersByName } from "./ciphers.ts";
+import type { DigestMd5MechanismOptions } from "../registry.ts";
+import { SaslError } from "../error.ts";
+
+// The registry takes cipher names (a command line, a policy file); the classes take the cipher
+// objects. Without names every cipher is allowed.
+function suites(o: DigestMd5MechanismOptions) {
+  if (!o.ciphers) return allCiphers;
+  if (o.ciphers.length === 0 && o.qop?.includes("auth-conf")) {
+    throw new SaslError("invalid-argument", "auth-conf needs at least one cipher name");
+  }
+  return ciphersByName(o.ciphers);
+}
 
 // Only the response directive: at the start or after a comma, any spacing, any case, quoted
 // or not. A username that happens to contain "response=" stays as it is.
@@ -48,7 +61,7 @@ export const digestMd5Mechanism: MechanismDescriptor = /* @__PURE__ */ defineMec
       service: context.service,
       host: context.host,
       qop: o.qop,
-      ciphers: o.ciphers,
+      ciphers: suites(o),
       maxbuf: o.maxbuf,
       realm: o.realm,
       reauthCache: o.reauthCache,
@@ -63,7 +76,7 @@ export const digestMd5Mechanism: MechanismDescriptor = /* @__PURE__ */ defineMec
       host: o.hosts ?? context.host,
       realms: o.realms,
       qop: o.qop,
-      ciphers: o.ciphers,
+      ciphers: suites(o),
       maxbuf: o.maxbuf,
       nonceStore: o.nonceStore,
       authorize: store.authorize,

@@ -1,6 +1,7 @@
 /**
- * DIGEST-MD5 (RFC 2831) on its own: the client, the server, their security layers and the
- * registry descriptor, for an app that needs nothing else.
+ * DIGEST-MD5 (RFC 2831) on its own: the client, the server, their security layers, the
+ * ciphers of `auth-conf` and the registry descriptor, for an app that needs nothing else. A
+ * bundler keeps only what the app uses: the ciphers only when it passes them.
  *
  * @example
  * ```ts
@@ -22,3 +23,4 @@
 export * from "./client.ts";
 export * from "./server.ts";
 export * from "./mechanism.ts";
+export * from "./ciphers.ts";

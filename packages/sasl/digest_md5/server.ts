@@ -34,7 +34,7 @@ import {
 } from "./_challenge.ts";
 import { type DirectiveSlots, quote, scanDirectives } from "./_directives.ts";
 import { DigestSecurityLayer } from "./_layer.ts";
-import type { DigestCipher } from "./client.ts";
+import type { DigestCipherSuite } from "./ciphers.ts";
 import { checkProtection, DIGEST_MD5_PROPERTIES } from "./_options.ts";
 
 /**
@@ -157,8 +157,12 @@ export interface DigestMd5ServerOptions {
    * the server applies it to the connection.
    */
   readonly qop?: readonly Qop[];
-  /** The ciphers to offer with `auth-conf`. Default all of {@linkcode DIGEST_CIPHERS}. */
-  readonly ciphers?: readonly DigestCipher[];
+  /**
+   * The ciphers to offer with `auth-conf`, in order: constants imported from
+   * `@saslkit/sasl/digest-md5/ciphers` (`allCiphers` offers every one). Required when `qop`
+   * lists `auth-conf`.
+   */
+  readonly ciphers?: readonly DigestCipherSuite[];
   /** The largest security-layer buffer this side accepts. Default 65536. */
   readonly maxbuf?: number;
   /** Looks up a user's secret for a realm. */
@@ -209,7 +213,7 @@ export class DigestMd5Server implements ServerMechanism {
   readonly #hosts: readonly string[];
   readonly #realms: readonly string[];
   readonly #qops: readonly Qop[];
-  readonly #ciphers: readonly DigestCipher[];
+  readonly #ciphers: readonly DigestCipherSuite[];
   readonly #maxbuf: number;
   #state: ServerState = "initial";
   #nonce = "";
@@ -222,7 +226,8 @@ export class DigestMd5Server implements ServerMechanism {
    * Creates a server for one exchange; it checks the options but issues nothing yet.
    *
    * @param options What to offer, and how to find users' secrets.
-   * @throws {SaslError} `invalid-argument` for an unknown qop or cipher or a bad maxbuf.
+   * @throws {SaslError} `invalid-argument` for an unknown qop, `auth-conf` without ciphers,
+   * ciphers given as names, or a bad maxbuf.
    */
   constructor(options: DigestMd5ServerOptions) {
     this.#hosts = typeof options.host === "string" ? [options.host] : [...options.host];
@@ -337,7 +342,9 @@ export class DigestMd5Server implements ServerMechanism {
     const parts = this.#realms.map((realm) => `realm=${quote(realm)}`);
     parts.push("nonce=");
     const offer = [`qop=${quote(this.#qops.join(","))}`];
-    if (this.#qops.includes("auth-conf")) offer.push(`cipher=${quote(this.#ciphers.join(","))}`);
+    if (this.#qops.includes("auth-conf")) {
+      offer.push(`cipher=${quote(this.#ciphers.map((c) => c.name).join(","))}`);
+    }
     const limits = `maxbuf=${this.#maxbuf},charset=utf-8,algorithm=md5-sess`;
     const made: ChallengeParts = [parts.join(","), offer.join(","), limits];
     // Copies: the caller may change its arrays later.
@@ -423,16 +430,16 @@ export class DigestMd5Server implements ServerMechanism {
     if (!(this.#qops as readonly string[]).includes(qop)) {
       throw new SaslError("no-acceptable-qop", `DIGEST-MD5: qop "${qop}" was not offered`);
     }
-    let cipher: DigestCipher | undefined;
+    let cipher: DigestCipherSuite | undefined;
     if (qop === "auth-conf") {
       if (!cipherText) throw new SaslError(code, "DIGEST-MD5: auth-conf without a cipher");
-      if (!(this.#ciphers as readonly string[]).includes(cipherText)) {
+      cipher = this.#ciphers.find((c) => c.name === cipherText);
+      if (!cipher) {
         throw new SaslError(
           "no-acceptable-cipher",
           `DIGEST-MD5: cipher "${cipherText}" was not offered`,
         );
       }
-      cipher = cipherText as DigestCipher;
     }
     if (qop !== "auth" && peerMaxbuf - 4 - 16 - (qop === "auth-conf" ? 9 : 0) < 1) {
       throw new SaslError(code, `DIGEST-MD5: maxbuf ${peerMaxbuf} leaves no room for a layer`);
@@ -503,7 +510,7 @@ export class DigestMd5Server implements ServerMechanism {
       authenticationId: username,
       authorizationId: authzid,
       qop: qop as Qop,
-      cipher,
+      cipher: cipher?.name,
       securityLayer,
     };
     this.#state = "done";

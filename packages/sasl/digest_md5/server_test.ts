@@ -4,6 +4,7 @@ import { credentialBytes, digestValue, hashA1, userSecret } from "./_compute.ts"
 import { SaslError } from "../error.ts";
 import { bytes, directives, exchange, text } from "../testdata/digest_md5_util.ts";
 import { hex } from "../_bytes.ts";
+import { allCiphers, des, rc4, tripleDes } from "./ciphers.ts";
 
 // Authen::SASL t/server/digest_md5.t: password "fred", nonce md5_hex("foobaz"), cnonce
 // md5_hex("foobar").
@@ -183,7 +184,7 @@ Deno.test("authorization: default refuses acting as someone else", () => {
 Deno.test("qop and cipher: only what was offered is accepted", () => {
   const offered = { qop: ["auth", "auth-int"] as const };
   assert.throws(
-    () => exchange({ qop: ["auth-conf"] }, offered),
+    () => exchange({ qop: ["auth-conf"], ciphers: allCiphers }, offered),
     (e: SaslError) => e.code === "no-acceptable-qop", // the client sees the offer and refuses
   );
   // A client that sends a qop the server never offered is refused by the server.
@@ -203,8 +204,8 @@ Deno.test("qop and cipher: only what was offered is accepted", () => {
     (e: SaslError) => e.code === "no-acceptable-qop",
   );
   const { server: outcome } = exchange(
-    { qop: ["auth-conf"], ciphers: ["des"] },
-    { qop: ["auth-conf"], ciphers: ["des", "3des"] },
+    { qop: ["auth-conf"], ciphers: [des] },
+    { qop: ["auth-conf"], ciphers: [des, tripleDes] },
   );
   assert.equal(outcome.cipher, "des");
 });
@@ -251,7 +252,7 @@ Deno.test("the challenge offers what was configured", () => {
     host: "mail.example.com",
     realms: ["a", "b"],
     qop: ["auth", "auth-int", "auth-conf"],
-    ciphers: ["3des", "rc4"],
+    ciphers: [tripleDes, rc4],
     maxbuf: 8192,
     credentials: () => undefined,
     nonce: () => "N",
@@ -260,6 +261,35 @@ Deno.test("the challenge offers what was configured", () => {
     text(s.next(undefined).challenge!),
     'realm="a",realm="b",nonce="N",qop="auth,auth-int,auth-conf",cipher="3des,rc4",' +
       "maxbuf=8192,charset=utf-8,algorithm=md5-sess",
+  );
+});
+
+Deno.test("auth-conf needs cipher objects on the server too", () => {
+  const base = { service: "smtp", host: "h", credentials: () => undefined };
+  assert.throws(
+    () => new DigestMd5Server({ ...base, qop: ["auth", "auth-conf"] }),
+    (e: SaslError) =>
+      e.code === "invalid-argument" && e.message.includes("@saslkit/sasl/digest-md5/ciphers"),
+  );
+  assert.throws(
+    () => new DigestMd5Server({ ...base, qop: ["auth-conf"], ciphers: "3des" as never }),
+    (e: SaslError) => e.code === "invalid-argument" && /not names/.test(e.message),
+  );
+  // A client naming a cipher the server knows of but was not given is refused.
+  const server = new DigestMd5Server({
+    ...base,
+    qop: ["auth-conf"],
+    ciphers: [rc4],
+    nonce: () => "N",
+  });
+  assert.match(text(server.next(undefined).challenge!), /cipher="rc4",/);
+  assert.throws(
+    () =>
+      server.next(bytes(
+        'username="u",nonce="N",cnonce="c",nc=00000001,qop=auth-conf,cipher=3des,' +
+          'digest-uri="smtp/h",response=00000000000000000000000000000000,realm="h"',
+      )),
+    (e: SaslError) => e.code === "no-acceptable-cipher",
   );
 });
 

@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import process from "node:process";
 import {
+  allCiphers,
+  ciphersByName,
   decodeBase64,
   DigestMd5Client,
   DigestMd5Server,
@@ -58,7 +60,7 @@ function newClient(c: InteropCase, extra: { cnonce?: () => string } = {}): Diges
     ...(c.authzid !== undefined ? { authorizationId: c.authzid } : {}),
     realm: c.realm,
     qop: [c.qop],
-    ...(c.cipher !== undefined ? { ciphers: [c.cipher] } : {}),
+    ...(c.cipher !== undefined ? { ciphers: ciphersByName([c.cipher]) } : {}),
     ...(c.clientMaxbuf !== undefined ? { maxbuf: c.clientMaxbuf } : {}),
     ...extra,
   });
@@ -73,6 +75,7 @@ function newServer(
     host: HOST,
     realms: [c.realm],
     qop: ALL_QOPS,
+    ciphers: allCiphers,
     ...(c.serverMaxbuf !== undefined ? { maxbuf: c.serverMaxbuf } : {}),
     credentials: (username, realm) => {
       if (username !== c.username || realm !== c.realm) return undefined;
@@ -254,6 +257,7 @@ Deno.test({
         service: SERVICE,
         host: HOST,
         qop: ALL_QOPS,
+        ciphers: allCiphers,
       });
       const result = await runClientWithPeerServer(client, server);
       assert.equal(result.client.qop, "auth-conf");
@@ -297,6 +301,7 @@ Deno.test({
         service: SERVICE,
         host: HOST,
         qop: ["auth-conf"],
+        ciphers: allCiphers,
       });
       assert.equal(client.start(), undefined);
       const challenge = await server.expect("C");

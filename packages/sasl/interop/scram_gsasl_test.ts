@@ -18,6 +18,7 @@ import { decodeBase64 } from "../base64.ts";
 import type { ChannelBindingType } from "../mechanism.ts";
 import {
   deriveScramCredentials,
+  loadSaslprep,
   ScramClient,
   type ScramCredentials,
   type ScramHash,
@@ -452,6 +453,7 @@ live("saslkit client -> gsasl server: SASLprep'd password", async (command) => {
     password: "c\u00e4rot IX",
   });
   try {
+    await loadSaslprep(); // for the constructor: the password is not ASCII
     const client = new ScramClient({
       hash: "SHA-256",
       username: USER,

@@ -2,7 +2,7 @@
 // type. Internal: the public parts are re-exported by client.ts and server.ts.
 
 import { encodeBase64Url, randomBytes } from "../_bytes.ts";
-import type { ShaName } from "../_hash.ts";
+import type { ShaName } from "../_sha.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
 import type { MechanismProperties } from "../mechanism.ts";
 import { CHANNEL_BINDING_TYPES, type ChannelBindingType, isPrintable } from "./_messages.ts";

@@ -2,7 +2,7 @@
 // Internal: not exported from mod.ts.
 
 import { concat, randomBytes, uint32be, utf8 } from "../_bytes.ts";
-import { hmacSha, pbkdf2Sha, sha, type ShaName } from "../_hash.ts";
+import { hmacSha, pbkdf2Sha, sha, type ShaName } from "../_sha.ts";
 import { encodeBase64 } from "../base64.ts";
 
 const CLIENT_KEY = utf8("Client Key");

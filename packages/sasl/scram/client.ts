@@ -6,12 +6,12 @@
  */
 
 import { concat, timingSafeEqual, utf8 } from "../_bytes.ts";
-import { hmacSha, sha, SHA_LENGTH, type ShaName } from "../_hash.ts";
+import { hmacSha, sha, SHA_LENGTH, type ShaName } from "../_sha.ts";
 import { encodeBase64 } from "../base64.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, SaslOutcome } from "../mechanism.ts";
 import type { ScramCache, ScramCachedKeys } from "../registry.ts";
-import { saslprep } from "../saslprep.ts";
+import { saslprepSync } from "../saslprep.ts";
 import {
   checkChannelBinding,
   checkHash,
@@ -165,11 +165,16 @@ type ClientState =
  * The client side of SCRAM (RFC 5802, RFC 7677).
  *
  * {@linkcode ScramClient.next} returns a Promise: the key derivation is PBKDF2, and the only
- * native PBKDF2 in browsers is WebCrypto's, which is asynchronous (saslkit uses `node:crypto`
- * where the runtime has it, WebCrypto in Deno and browsers, @noble/hashes elsewhere).
+ * native PBKDF2 in browsers is WebCrypto's, which is asynchronous (saslkit hashes with
+ * `node:crypto` in Node and Bun, WebCrypto PBKDF2 and @noble/hashes in Deno, WebCrypto alone in
+ * browsers, @noble/hashes where there is no WebCrypto).
  *
  * The username and password are prepared with SASLprep in the constructor, so a string it
- * rejects fails before anything is sent. The server must prove it knows the password:
+ * rejects fails before anything is sent. Printable ASCII needs nothing for that; any other
+ * string needs SASLprep's library (`@mongodb-js/saslprep`), which loads asynchronously: the
+ * registry descriptors (`scramSha256Mechanism.createClient`…) load it themselves, and code
+ * that calls this constructor directly with such strings awaits `loadSaslprep()` first
+ * (without it the constructor throws `saslprep-unavailable`). The server must prove it knows the password:
  * {@linkcode ScramClient.finish} throws until its signature (`v=`) has been checked, in
  * constant time. The server nonce must extend the client's; the salt must be non-empty
  * base64; the iteration count must lie in `minIterations`…`maxIterations` (checked before any
@@ -234,7 +239,8 @@ export class ScramClient implements ClientMechanism {
    * iteration range and a cache.
    * @throws {SaslError} `invalid-argument` for an unknown hash, an empty username or
    * password, one that SASLprep rejects (the message never quotes it), bad channel-binding
-   * data, or an iteration range that is not `1 <= min <= max`.
+   * data, or an iteration range that is not `1 <= min <= max`; `saslprep-unavailable` for a
+   * string that is not printable ASCII before `loadSaslprep()` has loaded SASLprep's library.
    */
   constructor(options: ScramClientOptions) {
     this.#hash = checkHash(options.hash);
@@ -520,7 +526,7 @@ export class ScramClient implements ClientMechanism {
 }
 
 function prepared(value: string, what: string): string {
-  const result = saslprep(value, { allowUnassigned: true, what });
+  const result = saslprepSync(value, { allowUnassigned: true, what });
   if (result === "") {
     throw new SaslError("invalid-argument", `the SCRAM ${what} is empty after SASLprep`);
   }

@@ -12,6 +12,7 @@ import {
   ScramServer,
   ScramServerError,
 } from "./mod.ts";
+import { loadSaslprep } from "../saslprep.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -280,7 +281,8 @@ Deno.test("SCRAM client: state errors", async () => {
   await first;
 });
 
-Deno.test("SCRAM client: option checks are invalid-argument and never quote secrets", () => {
+Deno.test("SCRAM client: option checks are invalid-argument and never quote secrets", async () => {
+  await loadSaslprep(); // the bidi password is not ASCII
   const base = { hash: "SHA-256" as const, username: "user", password: "pencil" };
   const cases: [string, Partial<ScramClientOptions>][] = [
     ["unknown hash", { hash: "SHA-384" as never }],
@@ -303,7 +305,8 @@ Deno.test("SCRAM client: option checks are invalid-argument and never quote secr
   }
 });
 
-Deno.test("SCRAM client: username and authzid are SASLprep'd and escaped", () => {
+Deno.test("SCRAM client: username and authzid are SASLprep'd and escaped", async () => {
+  await loadSaslprep(); // U+00AD SOFT HYPHEN is not ASCII
   const c = new ScramClient({
     hash: "SHA-1",
     username: "I\u00ADX,=y",
@@ -316,6 +319,7 @@ Deno.test("SCRAM client: username and authzid are SASLprep'd and escaped", () =>
 
 Deno.test("SCRAM client and server: SASLprep'd password and escaped names end to end", async () => {
   // "\u2168" (ROMAN NUMERAL NINE) prepares to "IX": both sides must agree on it.
+  await loadSaslprep();
   const stored = await deriveScramCredentials("IX", { hash: "SHA-256" });
   const seen: string[] = [];
   const server = new ScramServer({
@@ -343,6 +347,32 @@ Deno.test("SCRAM client and server: SASLprep'd password and escaped names end to
     iterations: 4096,
   });
   assert.equal(server.outcome().authorizationId, "x=y,z");
+});
+
+Deno.test("SCRAM client: before SASLprep's library is loaded, ASCII works and other strings fail typed", async () => {
+  // A fresh process, where nothing has loaded @mongodb-js/saslprep yet.
+  const url = new URL("./mod.ts", import.meta.url).href;
+  const script = `
+    import { loadSaslprep, ScramClient } from ${JSON.stringify(url)};
+    const out = [];
+    const ascii = new ScramClient({ hash: "SHA-256", username: "user", password: "pencil", nonce: "n" });
+    out.push(new TextDecoder().decode(ascii.start()));
+    try {
+      new ScramClient({ hash: "SHA-256", username: "user", password: "h\u00FCnter2" });
+    } catch (e) { out.push(e.code, e.message); }
+    await loadSaslprep();
+    out.push(new ScramClient({ hash: "SHA-256", username: "\u00AA", password: "h\u00FCnter2", nonce: "n" }).start().length);
+    console.log(JSON.stringify(out));
+  `;
+  const child = new Deno.Command(Deno.execPath(), { args: ["eval", "--ext=ts", script] });
+  const { code, stdout, stderr } = await child.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const [first, errorCode, message, length] = JSON.parse(td.decode(stdout));
+  assert.equal(first, "n,,n=user,r=n");
+  assert.equal(errorCode, "saslprep-unavailable");
+  assert.match(message, /^the password is not printable ASCII/);
+  assert.ok(!message.includes("hunter2") && !message.includes("h\u00FCnter2"), message);
+  assert.equal(length, "n,,n=a,r=n".length);
 });
 
 Deno.test("SCRAM client: the cache skips PBKDF2 and is keyed without the password", async () => {

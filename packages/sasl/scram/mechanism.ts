@@ -13,18 +13,17 @@ import type {
   ClientMechanism,
   ServerMechanism,
 } from "../mechanism.ts";
-import { defaultRegistry } from "../default_registry.ts";
 import {
   defineMechanism,
   type MechanismContext,
   type MechanismDescriptor,
-  MechanismRegistry,
   type ServerCredentials,
 } from "../registry.ts";
+import { loadSaslprep } from "../saslprep.ts";
 import { type ScramChannelBinding, type ScramHash, scramName, scramProperties } from "./_common.ts";
 import { stableSalt } from "./_keys.ts";
 import { CHANNEL_BINDING_TYPES } from "./_messages.ts";
-import { ScramClient } from "./client.ts";
+import { ScramClient, type ScramClientOptions } from "./client.ts";
 import { deriveScramCredentials, type ScramCredentials, ScramServer } from "./server.ts";
 
 function offers(context: MechanismContext, name: string): boolean {
@@ -58,7 +57,7 @@ function createClient(hash: ScramHash, plus: boolean) {
   return (
     credentials: Parameters<MechanismDescriptor["createClient"]>[0],
     context: MechanismContext,
-  ): ClientMechanism => {
+  ): ClientMechanism | Promise<ClientMechanism> => {
     const { username, password, authorizationId } = passwordCredentials(name, credentials);
     const options = context.options?.scram;
     const common = {
@@ -81,7 +80,7 @@ function createClient(hash: ScramHash, plus: boolean) {
           `${name} needs channel-binding data from the TLS connection`,
         );
       }
-      return new ScramClient({ ...common, channelBinding: binding, serverOffersPlus: true });
+      return build({ ...common, channelBinding: binding, serverOffersPlus: true });
     }
     // The non-PLUS variant. With binding data and no -PLUS in the server's list, say `y`, so a
     // server that does offer -PLUS sees that the list was stripped. When the server does offer
@@ -94,11 +93,22 @@ function createClient(hash: ScramHash, plus: boolean) {
       ? undefined
       : bindingFor(context.channelBindings, options?.channelBindingType);
     const plusOffered = offers(context, `${name}-PLUS`);
-    return new ScramClient({
+    return build({
       ...common,
       channelBinding: binding !== undefined && !plusOffered ? binding : undefined,
     });
   };
+}
+
+// Credentials of printable ASCII are prepared at once; any other string needs SASLprep's
+// library, loaded (once) with import() the first time such a string comes.
+function build(options: ScramClientOptions): ScramClient | Promise<ScramClient> {
+  try {
+    return new ScramClient(options);
+  } catch (error) {
+    if (!(error instanceof SaslError) || error.code !== "saslprep-unavailable") throw error;
+    return loadSaslprep().then(() => new ScramClient(options));
+  }
 }
 
 // Deriving on the fly costs PBKDF2 for a known user; an unknown one pays the same, so the
@@ -194,7 +204,7 @@ function descriptor(hash: ScramHash, plus: boolean): MechanismDescriptor {
  * assert.equal(scramSha1Mechanism.properties.verifiesServer, true);
  * ```
  */
-export const scramSha1Mechanism: MechanismDescriptor = descriptor("SHA-1", false);
+export const scramSha1Mechanism: MechanismDescriptor = /* @__PURE__ */ descriptor("SHA-1", false);
 
 /**
  * SCRAM-SHA-1-PLUS: SCRAM-SHA-1 bound to the TLS channel.
@@ -207,7 +217,10 @@ export const scramSha1Mechanism: MechanismDescriptor = descriptor("SHA-1", false
  * assert.equal(scramSha1PlusMechanism.properties.channelBinding, true);
  * ```
  */
-export const scramSha1PlusMechanism: MechanismDescriptor = descriptor("SHA-1", true);
+export const scramSha1PlusMechanism: MechanismDescriptor = /* @__PURE__ */ descriptor(
+  "SHA-1",
+  true,
+);
 
 /**
  * SCRAM-SHA-256 (RFC 7677).
@@ -240,7 +253,10 @@ export const scramSha1PlusMechanism: MechanismDescriptor = descriptor("SHA-1", t
  * assert.equal(client.finish(done.challenge).mechanism, "SCRAM-SHA-256");
  * ```
  */
-export const scramSha256Mechanism: MechanismDescriptor = descriptor("SHA-256", false);
+export const scramSha256Mechanism: MechanismDescriptor = /* @__PURE__ */ descriptor(
+  "SHA-256",
+  false,
+);
 
 /**
  * SCRAM-SHA-256-PLUS: SCRAM-SHA-256 bound to the TLS channel. The client binds with
@@ -264,7 +280,10 @@ export const scramSha256Mechanism: MechanismDescriptor = descriptor("SHA-256", f
  * assert.match(new TextDecoder().decode(client.start()), /^p=tls-exporter,,n=user,r=/);
  * ```
  */
-export const scramSha256PlusMechanism: MechanismDescriptor = descriptor("SHA-256", true);
+export const scramSha256PlusMechanism: MechanismDescriptor = /* @__PURE__ */ descriptor(
+  "SHA-256",
+  true,
+);
 
 /**
  * SCRAM-SHA-512 (the IANA-registered name; no RFC of its own, same construction).
@@ -277,7 +296,10 @@ export const scramSha256PlusMechanism: MechanismDescriptor = descriptor("SHA-256
  * assert.equal(scramSha512Mechanism.name, "SCRAM-SHA-512");
  * ```
  */
-export const scramSha512Mechanism: MechanismDescriptor = descriptor("SHA-512", false);
+export const scramSha512Mechanism: MechanismDescriptor = /* @__PURE__ */ descriptor(
+  "SHA-512",
+  false,
+);
 
 /**
  * SCRAM-SHA-512-PLUS: SCRAM-SHA-512 bound to the TLS channel.
@@ -290,27 +312,25 @@ export const scramSha512Mechanism: MechanismDescriptor = descriptor("SHA-512", f
  * assert.equal(scramSha512PlusMechanism.name, "SCRAM-SHA-512-PLUS");
  * ```
  */
-export const scramSha512PlusMechanism: MechanismDescriptor = descriptor("SHA-512", true);
+export const scramSha512PlusMechanism: MechanismDescriptor = /* @__PURE__ */ descriptor(
+  "SHA-512",
+  true,
+);
 
 /**
- * Every SCRAM descriptor, strongest first, each -PLUS variant before its plain one: put them
- * in front of the default registry's mechanisms to use SCRAM where a server offers it.
+ * Every SCRAM descriptor, strongest first, each -PLUS variant before its plain one, as they
+ * stand at the head of `defaultRegistry`: for a registry of one's own, such as a protocol
+ * adapter's that offers only SCRAM.
  *
- * They are not in `defaultRegistry` of `@saslkit/sasl`, because SASLprep
- * (`@mongodb-js/saslprep`) needs Node's `Buffer` and adds about 570 kB to a browser bundle;
- * {@linkcode withScram} makes a registry with them.
- *
- * @example A registry with SCRAM first, then everything else saslkit has
+ * @example A registry with only SCRAM, and the default registry's order
  * ```ts
  * import { defaultRegistry, MechanismRegistry } from "@saslkit/sasl";
  * import { scramMechanisms } from "@saslkit/sasl/scram";
  * import assert from "node:assert/strict";
  *
- * const registry = new MechanismRegistry([
- *   ...scramMechanisms,
- *   ...defaultRegistry.names.map((name) => defaultRegistry.get(name)!),
- * ]);
- * const { order } = registry.negotiate({
+ * const names = scramMechanisms.map((m) => m.name);
+ * assert.deepEqual(defaultRegistry.names.slice(0, 6), names);
+ * const { order } = new MechanismRegistry(scramMechanisms).negotiate({
  *   offered: ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"],
  *   credentials: { username: "user", password: "pencil" },
  *   secure: true,
@@ -320,11 +340,10 @@ export const scramSha512PlusMechanism: MechanismDescriptor = descriptor("SHA-512
  *   "SCRAM-SHA-256-PLUS",
  *   "SCRAM-SHA-256",
  *   "SCRAM-SHA-1",
- *   "PLAIN",
  * ]);
  * ```
  */
-export const scramMechanisms: readonly MechanismDescriptor[] = Object.freeze([
+export const scramMechanisms: readonly MechanismDescriptor[] = /* @__PURE__ */ Object.freeze([
   scramSha512PlusMechanism,
   scramSha512Mechanism,
   scramSha256PlusMechanism,
@@ -332,31 +351,3 @@ export const scramMechanisms: readonly MechanismDescriptor[] = Object.freeze([
   scramSha1PlusMechanism,
   scramSha1Mechanism,
 ]);
-
-/**
- * A registry with the SCRAM mechanisms first, then every mechanism of `base` (default: the
- * `defaultRegistry` of `@saslkit/sasl`), for protocol code that takes a registry, such as the
- * `registry` option of `@saslkit/smtp`'s policy.
- *
- * @param base The mechanisms to keep after SCRAM; any SCRAM entry of its own is replaced.
- * @returns A new registry.
- *
- * @example
- * ```ts
- * import { withScram } from "@saslkit/sasl/scram";
- * import assert from "node:assert/strict";
- *
- * const registry = withScram();
- * assert.deepEqual(registry.names.slice(0, 3), [
- *   "SCRAM-SHA-512-PLUS",
- *   "SCRAM-SHA-512",
- *   "SCRAM-SHA-256-PLUS",
- * ]);
- * assert.ok(registry.get("DIGEST-MD5"));
- * ```
- */
-export function withScram(base: MechanismRegistry = defaultRegistry): MechanismRegistry {
-  const scramNames = new Set(scramMechanisms.map((m) => m.name));
-  const rest = base.names.filter((name) => !scramNames.has(name)).map((name) => base.get(name)!);
-  return new MechanismRegistry([...scramMechanisms, ...rest]);
-}

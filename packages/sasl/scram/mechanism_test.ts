@@ -11,7 +11,6 @@ import {
   scramSha1Mechanism,
   scramSha256Mechanism,
   scramSha256PlusMechanism,
-  withScram,
 } from "./mod.ts";
 import { defaultRegistry } from "../default_registry.ts";
 
@@ -312,19 +311,40 @@ Deno.test("SCRAM redact: client-first kept, proof hidden, c= and r= kept", async
   assert.equal(scramSha256Mechanism.redact(te.encode("something else"), {}), "***");
 });
 
-Deno.test("withScram: SCRAM first, the rest of the base registry after, no duplicates", () => {
-  const registry = withScram();
-  assert.deepEqual(registry.names, [
+Deno.test("defaultRegistry: SCRAM first, each descriptor once, before DIGEST-MD5", () => {
+  assert.deepEqual(defaultRegistry.names.slice(0, 7), [
     ...scramMechanisms.map((m) => m.name),
-    ...defaultRegistry.names,
+    "DIGEST-MD5",
   ]);
-  const again = withScram(registry);
-  assert.deepEqual(again.names, registry.names);
-  const { order } = registry.negotiate({
+  for (const m of scramMechanisms) assert.equal(defaultRegistry.get(m.name), m);
+  assert.equal(new Set(defaultRegistry.names).size, defaultRegistry.names.length);
+  const { order } = defaultRegistry.negotiate({
     offered: ["SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "CRAM-MD5"],
     credentials: CREDENTIALS,
     secure: true,
     channelBindingTypes: ["tls-server-end-point"],
   });
   assert.deepEqual(order.map((m) => m.name), ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", "CRAM-MD5"]);
+});
+
+Deno.test("descriptor: non-ASCII credentials load SASLprep's library and are prepared", async () => {
+  // U+2168 ROMAN NUMERAL NINE is "IX" after NFKC; the server prepares its stored one alike.
+  const context = { service: "smtp", host: "mail.example.com" };
+  const server = scramSha256Mechanism.createServer({ password: () => "\u2168" }, context);
+  const client = await scramSha256Mechanism.createClient(
+    { username: "\u00AAuser", password: "IX" },
+    context,
+  );
+  const first = client.start()!;
+  assert.equal(td.decode(first).split(",r=")[0], "n,,n=auser");
+  const serverFirst = await server.next(first);
+  const done = await server.next(await client.next(serverFirst.challenge!));
+  assert.equal(done.done, true);
+  assert.equal(client.finish(done.challenge).authenticationId, "auser");
+  await assert.rejects(
+    async () =>
+      await scramSha256Mechanism.createClient({ username: "user", password: "a\u0007b" }, context),
+    (e) =>
+      e instanceof SaslError && e.code === "invalid-argument" && !e.message.includes("a\u0007b"),
+  );
 });

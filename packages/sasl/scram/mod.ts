@@ -48,7 +48,9 @@
  *
  * - Username, authzid and password go through SASLprep (RFC 4013, as a query) in the
  *   constructor; a string it refuses is `invalid-argument` before anything is sent, and no
- *   message quotes it. `,` and `=` in names are sent as `=2C` and `=3D`.
+ *   message quotes it. `,` and `=` in names are sent as `=2C` and `=3D`. Printable ASCII needs
+ *   nothing for that; other strings need SASLprep's library, which the descriptors load by
+ *   themselves and direct callers load with {@linkcode loadSaslprep} (see "Browsers").
  * - The server nonce must start with the client's (24 random printable characters) and be
  *   longer; the salt must be strict, non-empty base64; the iteration count a positive decimal
  *   within `minIterations` (default 4096, RFC 7677 §4) and `maxIterations` (default 65536,
@@ -114,21 +116,21 @@
  * ## Mechanism descriptors
  *
  * {@linkcode scramMechanisms} holds the six descriptors (SHA-512, SHA-256, SHA-1, each -PLUS
- * first) for a `MechanismRegistry`. They read `options.scram` of the context
- * (`minIterations`, `maxIterations`, `cache`, `channelBinding`, `channelBindingType`) and its
- * `channelBindings` and `offered`; a server side comes from `store.scram(username, hash)` or,
- * with only `store.password`, derives the keys on the fly. They are not in `defaultRegistry`
- * (see the next section): {@linkcode withScram} puts them in front of it, for example for
- * `@saslkit/smtp` (`registry: withScram()`).
+ * first), which also head `defaultRegistry` of `@saslkit/sasl`. They read `options.scram` of
+ * the context (`minIterations`, `maxIterations`, `cache`, `channelBinding`,
+ * `channelBindingType`) and its `channelBindings` and `offered`; a server side comes from
+ * `store.scram(username, hash)` or, with only `store.password`, derives the keys on the fly.
  *
  * ## Browsers
  *
- * SASLprep is `@mongodb-js/saslprep` (1.6), whose browser build and its dependency
- * `sparse-bitfield` call Node's `Buffer` at load time and add about 570 kB to a bundle. This
- * entry point therefore needs a global `Buffer` polyfill in a browser, and the main
- * `@saslkit/sasl` entry does not load it. Hashing needs nothing: `node:crypto` where the
- * runtime has it (Node, Bun), else WebCrypto PBKDF2 with `@noble/hashes` HMAC (Deno,
- * browsers), else `@noble/hashes` alone.
+ * Hashing needs nothing: `node:crypto` where the runtime has it (Node, Bun); WebCrypto PBKDF2
+ * with `@noble/hashes` HMAC in Deno; WebCrypto alone in browsers and workers (so a browser
+ * bundle carries no `@noble/hashes` SHA-2); `@noble/hashes` alone where neither exists.
+ * SASLprep is `@mongodb-js/saslprep` (1.6), loaded with `import()` only for a string that is
+ * not printable ASCII (bundlers make it a chunk of its own, about 560 kB); its browser build
+ * and its dependency `sparse-bitfield` call Node's `Buffer` when they load. So a browser app
+ * with ASCII credentials needs no polyfill; one with other credentials sets a global `Buffer`
+ * (the `buffer` package) before the first, or gets the typed error `saslprep-unavailable`.
  *
  * ## Caching derived keys
  *
@@ -148,6 +150,7 @@ export {
   ScramServerError,
 } from "./_common.ts";
 export type { ChannelBindingType } from "../mechanism.ts";
+export { loadSaslprep } from "../saslprep.ts";
 export * from "./client.ts";
 export * from "./server.ts";
 export * from "./mechanism.ts";

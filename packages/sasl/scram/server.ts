@@ -5,7 +5,7 @@
  */
 
 import { concat, decodeUtf8, randomBytes, timingSafeEqual, utf8 } from "../_bytes.ts";
-import { hmacSha, sha, SHA_LENGTH, type ShaName } from "../_hash.ts";
+import { hmacSha, sha, SHA_LENGTH, type ShaName } from "../_sha.ts";
 import { encodeBase64 } from "../base64.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
 import type { SaslOutcome, ServerMechanism, ServerStep } from "../mechanism.ts";
@@ -76,7 +76,9 @@ export interface DeriveScramCredentialsOptions {
  * @param options The hash, and optionally the salt and iteration count.
  * @returns The credentials to store.
  * @throws {SaslError} `invalid-argument` for an unknown hash, an empty salt, an iteration
- * count below 1, or a password that is empty or rejected by SASLprep.
+ * count below 1, or a password that is empty or rejected by SASLprep; `saslprep-unavailable`
+ * for a password that is not printable ASCII where SASLprep's library cannot load (a browser
+ * without a `Buffer` polyfill).
  *
  * @example The stored keys of RFC 5802 §5
  * ```ts
@@ -104,7 +106,7 @@ export async function deriveScramCredentials(
   if (!Number.isSafeInteger(iterations) || iterations < 1) {
     throw new SaslError("invalid-argument", "SCRAM iterations must be a positive integer");
   }
-  const prepared = saslprep(password, { what: "password" });
+  const prepared = await saslprep(password, { what: "password" });
   if (prepared === "") throw new SaslError("invalid-argument", "the SCRAM password is empty");
   const bytes = utf8(prepared);
   const salted = await saltedPassword(hash, bytes, salt, iterations);
@@ -417,8 +419,10 @@ export class ScramServer implements ServerMechanism {
 
     let username: string | undefined;
     try {
-      username = saslprep(rawName, { allowUnassigned: true, what: "username" });
-    } catch {
+      username = await saslprep(rawName, { allowUnassigned: true, what: "username" });
+    } catch (error) {
+      // A name SASLprep refuses is the client's fault; a library that cannot load is not.
+      if (!(error instanceof SaslError) || error.code !== "invalid-argument") throw error;
       username = undefined;
     }
     if (username === undefined || username === "") {

@@ -2,6 +2,7 @@
 import { DigestMd5Client, type DigestMd5ClientOptions } from "../digest_md5/client.ts";
 import { DigestMd5Server, type DigestMd5ServerOptions } from "../digest_md5/server.ts";
 import type { SaslOutcome } from "../mechanism.ts";
+import { allCiphers } from "../digest_md5/ciphers.ts";
 
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
@@ -17,7 +18,7 @@ export function directives(message: string): Map<string, string> {
   return out;
 }
 
-/** Runs a whole exchange between a saslkit client and a saslkit server. */
+/** Runs a whole exchange between a saslkit client and a saslkit server (offering every cipher). */
 export function exchange(
   clientOptions: Partial<DigestMd5ClientOptions>,
   serverOptions: Partial<DigestMd5ServerOptions>,
@@ -26,6 +27,7 @@ export function exchange(
     service: "smtp",
     host: "mail.example.com",
     realms: ["example.com"],
+    ciphers: allCiphers,
     credentials: (user) => user === "smtpuser" ? { password: "secret" } : undefined,
     ...serverOptions,
   });

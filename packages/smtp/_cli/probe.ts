@@ -2,15 +2,15 @@
 // alone on its own connection, with no fallback, so that one mechanism's failure (a dropped
 // connection, a security layer) cannot hide or spoil another's.
 
-import type {
-  ClientMechanism,
-  MechanismDescriptor,
-  PasswordCredentials,
-  Qop,
-  SkipReason,
+import {
+  type ClientMechanism,
+  defaultRegistry,
+  type MechanismDescriptor,
+  type PasswordCredentials,
+  type Qop,
+  type SkipReason,
 } from "@saslkit/sasl";
 import { SmtpError } from "../error.ts";
-import { SMTP_REGISTRY } from "../mechanisms.ts";
 import { classifyAuthFailure } from "../policy.ts";
 import type { AttemptResult } from "../memory.ts";
 import type { SmtpSession } from "../session.ts";
@@ -99,7 +99,7 @@ function whyNot(
   secure: boolean,
   allowCleartext: boolean,
 ): { reason: Exclude<SkipReason, "not-offered">; detail: string } | undefined {
-  const { skipped } = SMTP_REGISTRY.negotiate({
+  const { skipped } = defaultRegistry.negotiate({
     offered: [name],
     preferred: [name],
     credentials,
@@ -157,7 +157,7 @@ async function probeOne(
   const allowCleartext = options.allowCleartext ?? false;
   const before = whyNot(name, credentials, secure, allowCleartext);
   if (before) return entry({ result: before.reason, error: before.detail });
-  const descriptor = SMTP_REGISTRY.get(name)!;
+  const descriptor = defaultRegistry.get(name)!;
   if (
     options.requireQop && options.requireQop !== "auth" &&
     !descriptor.properties.offersSecurityLayer

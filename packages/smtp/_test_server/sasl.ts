@@ -1,15 +1,19 @@
 // The server mechanisms of the test server come from the registry; this file only builds
 // them from the test server's users and options, and shows their messages in its transcript.
 
-import type { ChannelBindings, MechanismDescriptor, ServerMechanism } from "@saslkit/sasl";
-import { SMTP_REGISTRY } from "../mechanisms.ts";
+import {
+  type ChannelBindings,
+  defaultRegistry,
+  type MechanismDescriptor,
+  type ServerMechanism,
+} from "@saslkit/sasl";
 import type { ResolvedOptions } from "./options.ts";
 import { escapeControls } from "../_bytes.ts";
 import { redactClientMessage } from "../transcript.ts";
 
 /** The registry entry of a mechanism the test server can serve, or `undefined`. */
 export function serverDescriptor(name: string): MechanismDescriptor | undefined {
-  return SMTP_REGISTRY.get(name);
+  return defaultRegistry.get(name);
 }
 
 /** What the connection of an AUTH command knows about its channel. */

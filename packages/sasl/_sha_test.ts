@@ -1,16 +1,10 @@
-// The SHA backends of the hashing seam agree with each other and with published vectors, and
-// the seam picks the backend the measurements chose for this runtime (Deno here).
+// The SHA backends of the SCRAM hashing seam agree with each other and with published vectors,
+// and the seam picks the backend the measurements chose for this runtime (Deno here).
 import assert from "node:assert/strict";
-import {
-  hmacSha,
-  nobleBackend,
-  nodeBackend,
-  pbkdf2Sha,
-  sha,
-  shaBackend,
-  type ShaName,
-  webCryptoBackend,
-} from "./_hash.ts";
+import { spawnSync } from "node:child_process";
+import { hmacSha, pbkdf2Sha, sha, shaBackend, type ShaName, webCryptoBackend } from "./_sha.ts";
+import { nodeBackend } from "./_sha_node.ts";
+import { nobleBackend } from "./_sha_noble.ts";
 
 const te = new TextEncoder();
 const hex = (bytes: Uint8Array) =>
@@ -68,9 +62,50 @@ Deno.test("SHA seam: the backends agree on every hash, random inputs", async () 
   }
 });
 
-Deno.test("SHA seam: Deno uses WebCrypto for PBKDF2 and noble for HMAC and hashing", () => {
-  const chosen = shaBackend();
+Deno.test("SHA seam: Deno uses WebCrypto for PBKDF2 and noble for the rest", async () => {
+  const chosen = await shaBackend();
   assert.equal(chosen.name, "webcrypto pbkdf2, noble hmac and hash");
   assert.equal(chosen.hmac, nobleBackend.hmac);
   assert.equal(chosen.hash, nobleBackend.hash);
+  const web = webCryptoBackend()!;
+  const key = te.encode("key");
+  const data = te.encode("data");
+  assert.deepEqual(
+    await chosen.pbkdf2("SHA-256", key, data, 2, 32),
+    await web.pbkdf2("SHA-256", key, data, 2, 32),
+  );
+});
+
+Deno.test("SHA seam: browsers and workers use WebCrypto alone; Node and Bun node:crypto", () => {
+  const url = new URL("./_sha.ts", import.meta.url).href;
+  const root = new URL("../../", import.meta.url).pathname;
+  const run = (command: string, args: string[]) => {
+    const result = spawnSync(command, args, { encoding: "utf8", cwd: root });
+    assert.equal(result.status, 0, `${command}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  // A browser-like runtime: Deno without its Deno and process globals.
+  const browser = `
+    const out = globalThis.Deno.stdout;
+    delete globalThis.Deno;
+    delete globalThis.process;
+    const { shaBackend } = await import(${JSON.stringify(url)});
+    out.writeSync(new TextEncoder().encode((await shaBackend()).name));
+  `;
+  assert.equal(run(Deno.execPath(), ["eval", "--ext=ts", browser]), "webcrypto");
+  // Bun runs the source; Node 20 runs it bundled by esbuild.
+  const pick = `const { shaBackend } = await import(${JSON.stringify(url)});
+    console.log((await shaBackend()).name);`;
+  assert.equal(run(`${root}node_modules/.bin/bun`, ["-e", pick]), "node:crypto");
+  const node = `
+    import { build } from "esbuild";
+    const result = await build({
+      entryPoints: [${JSON.stringify(new URL(url).pathname)}], bundle: true, format: "esm",
+      platform: "node", write: false,
+    });
+    const code = result.outputFiles[0].text;
+    const { shaBackend } = await import("data:text/javascript," + encodeURIComponent(code));
+    console.log((await shaBackend()).name);
+  `;
+  assert.equal(run("node", ["--input-type=module", "-e", node]), "node:crypto");
 });
