@@ -120,8 +120,16 @@ export function nodeMd5Backend(): Md5Backend | undefined {
  * inner and outer pads are absorbed once into two node:crypto Hash objects, and each message
  * runs on `copy()`s of them. So the HMAC construction is noble's and the MD5 is native, with no
  * Hmac object (and no key schedule) per message. `undefined` without node:crypto or Hash.copy.
+ * Built once: one class for every key keeps noble's calls into it monomorphic.
  */
 export function nodeMd5KeyedHmac(): ((key: Uint8Array) => KeyedHmacMd5) | undefined {
+  if (nodeKeyed === null) nodeKeyed = makeNodeMd5KeyedHmac();
+  return nodeKeyed;
+}
+
+let nodeKeyed: ((key: Uint8Array) => KeyedHmacMd5) | undefined | null = null;
+
+function makeNodeMd5KeyedHmac(): ((key: Uint8Array) => KeyedHmacMd5) | undefined {
   const nc = loadNodeCrypto() as unknown as NodeMd5Slice | undefined;
   if (nc === undefined || typeof nc.createHash("md5").copy !== "function") return undefined;
   // An MD5 in the shape noble's HMAC drives (createHasher): update, digestInto, _cloneInto.
@@ -208,7 +216,7 @@ function denoMd5Backend(): Md5Backend {
   let native: Md5Backend | undefined | null = null; // null: not loaded yet
   const loaded = () => native === null ? native = nodeMd5Backend() : native;
   return Object.freeze({
-    name: "noble, node:crypto for many strings and long HMAC input",
+    name: "noble, node:crypto for many strings, layer HMAC noble over node:crypto MD5",
     md5: nobleMd5Backend.md5,
     md5Hex(text: string): string {
       if (native === null && ++strings <= DENO_STRINGS_BEFORE_NATIVE) {
