@@ -217,6 +217,63 @@ Deno.test("Rc4: decrypting with a second state restores the plaintext; input is 
   }
 });
 
+// processInto runs four bytes per step as 32-bit words when input and output start on a 4-byte
+// boundary (copying misaligned input into an aligned output first), and byte by byte otherwise;
+// one byte per call never reaches the word path, so it is the reference here.
+function byteByByte(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const rc4 = new Rc4(key);
+  const out = new Uint8Array(data.length);
+  for (let n = 0; n < data.length; n++) rc4.processInto(data.subarray(n, n + 1), out.subarray(n));
+  return out;
+}
+
+Deno.test("Rc4: every input and output offset mod 4 and odd lengths give the same stream", () => {
+  const key = fromHex("0102030405060708090a0b0c0d0e0f10");
+  const data = crypto.getRandomValues(new Uint8Array(600));
+  const expected = byteByByte(key, data);
+  for (const inOffset of [0, 1, 2, 3, 4, 5]) {
+    for (const outOffset of [0, 1, 2, 3, 4]) {
+      // Calls of 0 to 13 bytes, then the rest: word path, tail, word path again.
+      const input = new Uint8Array(data.length + inOffset);
+      input.set(data, inOffset);
+      const view = input.subarray(inOffset);
+      const output = new Uint8Array(data.length + outOffset).subarray(outOffset);
+      const rc4 = new Rc4(key);
+      let at = 0;
+      for (let size = 0; at + size <= 300; size = (size + 5) % 14) {
+        rc4.processInto(view.subarray(at, at + size), output.subarray(at));
+        at += size;
+      }
+      rc4.processInto(view.subarray(at), output.subarray(at));
+      assert.equal(hex(output), hex(expected), `input at +${inOffset}, output at +${outOffset}`);
+      assert.equal(hex(view), hex(data), "the input is left unchanged");
+    }
+  }
+});
+
+Deno.test("Rc4: in place, at every offset mod 4, equals the byte-by-byte stream", () => {
+  const key = fromHex("833222772a");
+  const data = crypto.getRandomValues(new Uint8Array(257));
+  const expected = byteByByte(key, data);
+  for (const offset of [0, 1, 2, 3]) {
+    const buffer = new Uint8Array(data.length + offset);
+    buffer.set(data, offset);
+    const view = buffer.subarray(offset);
+    const rc4 = new Rc4(key);
+    rc4.processInto(view.subarray(0, 7), view.subarray(0, 7));
+    rc4.processInto(view.subarray(7), view.subarray(7));
+    assert.equal(hex(view), hex(expected), `in place at +${offset}`);
+  }
+});
+
+Deno.test("Rc4: RFC 6229 keystream read through a misaligned view", () => {
+  const key = fromHex("0102030405");
+  const zeros = new Uint8Array(4113).subarray(1); // byteOffset 1
+  const keystream = new Rc4(key).process(zeros);
+  assert.equal(hex(keystream.subarray(0x0ff0, 0x1000)), "068326a2118416d21f9d04b2cd1ca050");
+  assert.equal(hex(keystream.subarray(0x1000, 0x1010)), "ff25b58995996707e51fbdf08b34d875");
+});
+
 Deno.test("Rc4: a key must be 1 to 256 bytes", () => {
   for (const length of [0, 257]) {
     assert.throws(
@@ -272,7 +329,14 @@ Deno.test({
     const expected = await openSslRc4(cases);
     for (const [n, { key, chunks }] of cases.entries()) {
       const rc4 = new Rc4(fromHex(key));
-      assert.deepEqual(chunks.map((chunk) => hex(rc4.process(fromHex(chunk)))), expected[n]);
+      // Each chunk read at a different offset mod 4 (word path and byte path alike).
+      const got = chunks.map((chunk, c) => {
+        const bytes = fromHex(chunk);
+        const input = new Uint8Array(bytes.length + (c % 4));
+        input.set(bytes, c % 4);
+        return hex(rc4.process(input.subarray(c % 4)));
+      });
+      assert.deepEqual(got, expected[n]);
     }
   },
 });

@@ -9,7 +9,7 @@
 // ciphertext. After any failed unwrap the layer refuses further use: with a stream cipher the two
 // sides can no longer be in step, and a peer that tampers once is not trusted again.
 
-import { readUint32be, timingSafeEqual } from "../_bytes.ts";
+import { timingSafeEqual } from "../_bytes.ts";
 import { type KeyedHmacMd5, keyedHmacMd5 } from "../_hash.ts";
 import { SaslError } from "../error.ts";
 import type { SecurityLayer } from "../security_layer.ts";
@@ -107,7 +107,7 @@ export class DigestSecurityLayer implements SecurityLayer {
     const out = new Uint8Array(sealedLength + 6);
     out.set(plaintext);
     if (padLength > 0) out.fill(padLength, n, n + padLength);
-    out.set(mac.subarray(0, MAC_LENGTH), n + padLength);
+    for (let i = 0, at = n + padLength; i < MAC_LENGTH; i++) out[at + i] = mac[i];
     if (this.#encrypt) {
       const sealed = out.subarray(0, sealedLength);
       this.#encrypt.processInto(sealed, sealed);
@@ -145,7 +145,8 @@ export class DigestSecurityLayer implements SecurityLayer {
       );
     }
     const seqBytes = buffer.subarray(buffer.length - 4);
-    const seq = readUint32be(seqBytes, 0);
+    const seq = ((buffer[typeOffset + 2] << 24) | (buffer[typeOffset + 3] << 16) |
+      (buffer[typeOffset + 4] << 8) | buffer[typeOffset + 5]) >>> 0;
     if (seq !== this.#receiveSeq) {
       throw new SaslError(
         "sequence-mismatch",
