@@ -205,7 +205,9 @@ export function saslprepSync(value: string, options: SaslprepOptions = {}): stri
     throw new SaslError(
       "saslprep-unavailable",
       `the ${what} is not printable ASCII, so SASLprep needs @mongodb-js/saslprep, which is ` +
-        "not loaded yet: await loadSaslprep() first (or use the asynchronous saslprep())",
+        "not loaded yet: await loadSaslprep() (exported by @saslkit/sasl, /scram and /saslprep) " +
+        "first, or use the asynchronous saslprep(); the registry's SCRAM descriptors load it " +
+        "themselves",
     );
   }
   return run(library, value, options, what);

@@ -45,8 +45,8 @@ export interface SmtpSessionOptions {
 /** Options of {@linkcode SmtpSession.authenticate}. */
 export interface SessionAuthOptions {
   /**
-   * Where the mechanism's transcript redaction is looked up; default `defaultRegistry` of `@saslkit/sasl`. A
-   * mechanism it does not know is shown as `***`.
+   * Where the mechanism's transcript redaction is looked up; default `defaultRegistry` of
+   * `@saslkit/sasl`. A mechanism it does not know is shown as `***`.
    */
   readonly registry?: MechanismRegistry;
 }

@@ -174,8 +174,9 @@ type ClientState =
  * string needs SASLprep's library (`@mongodb-js/saslprep`), which loads asynchronously: the
  * registry descriptors (`scramSha256Mechanism.createClient`…) load it themselves, and code
  * that calls this constructor directly with such strings awaits `loadSaslprep()` first
- * (without it the constructor throws `saslprep-unavailable`). The server must prove it knows the password:
- * {@linkcode ScramClient.finish} throws until its signature (`v=`) has been checked, in
+ * (without it the constructor throws `saslprep-unavailable`; see the second example). The
+ * server must prove it knows the password: {@linkcode ScramClient.finish} throws until its
+ * signature (`v=`) has been checked, in
  * constant time. The server nonce must extend the client's; the salt must be non-empty
  * base64; the iteration count must lie in `minIterations`…`maxIterations` (checked before any
  * PBKDF2 runs). Unknown mandatory extensions, attributes out of order, missing or repeated
@@ -207,6 +208,16 @@ type ClientState =
  * );
  * const outcome = client.finish(te.encode("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="));
  * assert.equal(outcome.mechanism, "SCRAM-SHA-256");
+ * ```
+ *
+ * @example Credentials that are not printable ASCII: load SASLprep's library first
+ * ```ts
+ * import { loadSaslprep, ScramClient } from "@saslkit/sasl/scram";
+ * import assert from "node:assert/strict";
+ *
+ * await loadSaslprep(); // once per process; the constructor is synchronous
+ * const client = new ScramClient({ hash: "SHA-256", username: "\u00AAlice", password: "p\u00E4ss" });
+ * assert.match(new TextDecoder().decode(client.start()), /^n,,n=alice,r=/); // U+00AA is "a"
  * ```
  */
 export class ScramClient implements ClientMechanism {
