@@ -24,7 +24,7 @@ export function checkProtection(
   maxbuf: number | undefined,
 ): { qops: readonly Qop[]; ciphers: readonly DigestCipherSuite[]; maxbuf: number } {
   const qops = qop ?? ["auth"];
-  if (qops.length === 0 || qops.some((q) => !QOPS.includes(q))) {
+  if (!Array.isArray(qops) || qops.length === 0 || qops.some((q) => !QOPS.includes(q))) {
     throw new SaslError("invalid-argument", "qop must list auth, auth-int or auth-conf");
   }
   // The ciphers are objects the caller imports, so that an app bundles only those it names.
@@ -35,7 +35,10 @@ export function checkProtection(
     !Array.isArray(cipherList) ||
     cipherList.some((c) => typeof c?.streams !== "function" || typeof c.name !== "string")
   ) {
-    throw new SaslError("invalid-argument", `ciphers takes cipher objects, not names: ${hint}`);
+    throw new SaslError(
+      "invalid-argument",
+      `ciphers takes a list of cipher objects, not names: ${hint}`,
+    );
   }
   if (qops.includes("auth-conf") && cipherList.length === 0) {
     throw new SaslError("invalid-argument", `auth-conf needs ciphers: ${hint}`);

@@ -1,7 +1,7 @@
 // The cipher options as an untyped JavaScript caller meets them: plain .mjs, no type checks to
 // lean on. Names where objects belong get a typed error that says what to import.
 import assert from "node:assert/strict";
-import { DigestMd5Client, DigestMd5Server, SaslError } from "../mod.ts";
+import { DigestMd5Client, digestMd5Mechanism, DigestMd5Server, SaslError } from "../mod.ts";
 import {
   allCiphers,
   ciphersByName,
@@ -69,6 +69,29 @@ Deno.test("plain JS: the cipher objects carry their wire names; ciphersByName ma
   assert.throws(
     () => ciphersByName(["aes"]),
     /unknown DIGEST-MD5 cipher "aes": the ciphers are rc4, 3des/,
+  );
+});
+
+Deno.test("plain JS: a qop or a registry cipher list given as one string is invalid-argument", async () => {
+  // A string has a length and no .some(): it must not get past the checks as a TypeError.
+  for (const make of [client, server]) {
+    assert.throws(() => make({ qop: "auth-conf", ciphers: [rc4] }), (e) => {
+      assert.ok(e instanceof SaslError, `not a SaslError: ${e}`);
+      assert.equal(e.code, "invalid-argument");
+      assert.match(e.message, /^qop must list/);
+      return true;
+    });
+  }
+  const context = { service: "smtp", host: "h", options: { digestMd5: { ciphers: "rc4" } } };
+  const descriptor = digestMd5Mechanism;
+  await assert.rejects(
+    async () => await descriptor.createClient({ username: "u", password: "p" }, context),
+    (e) =>
+      e instanceof SaslError && /digestMd5\.ciphers takes a list of cipher names/.test(e.message),
+  );
+  assert.throws(
+    () => descriptor.createServer({ password: () => "p" }, context),
+    (e) => e instanceof SaslError && e.code === "invalid-argument",
   );
 });
 

@@ -17,6 +17,12 @@ import { SaslError } from "../error.ts";
 // objects. Without names every cipher is allowed.
 function suites(o: DigestMd5MechanismOptions) {
   if (!o.ciphers) return allCiphers;
+  if (!Array.isArray(o.ciphers)) {
+    throw new SaslError(
+      "invalid-argument",
+      "options.digestMd5.ciphers takes a list of cipher names",
+    );
+  }
   if (o.ciphers.length === 0 && o.qop?.includes("auth-conf")) {
     throw new SaslError("invalid-argument", "auth-conf needs at least one cipher name");
   }
