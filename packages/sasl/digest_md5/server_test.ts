@@ -264,6 +264,65 @@ Deno.test("the challenge offers what was configured", () => {
   );
 });
 
+Deno.test("the challenge's kept parts: each server offers its own configuration", () => {
+  // The parts around the nonce are kept for the next server made alike; servers made in turn,
+  // each differing from the one before in one of realms, qops, ciphers or maxbuf, or made from
+  // the same arrays changed in between, must each offer what they were given.
+  const realms = ["a"];
+  const make = (extra: Partial<DigestMd5ServerOptions>) =>
+    text(
+      new DigestMd5Server({
+        service: "smtp",
+        host: "h",
+        realms,
+        credentials: () => undefined,
+        nonce: () => "N",
+        ...extra,
+      }).next(undefined).challenge!,
+    );
+  const tail = "charset=utf-8,algorithm=md5-sess";
+  const conf = { qop: ["auth-conf"] as const, ciphers: [rc4] };
+  for (let round = 0; round < 2; round++) {
+    assert.equal(make({}), `realm="a",nonce="N",qop="auth",maxbuf=65536,${tail}`);
+    assert.equal(make({ maxbuf: 4096 }), `realm="a",nonce="N",qop="auth",maxbuf=4096,${tail}`);
+    assert.equal(
+      make(conf),
+      `realm="a",nonce="N",qop="auth-conf",cipher="rc4",maxbuf=65536,${tail}`,
+    );
+    assert.equal(
+      make({ ...conf, ciphers: [tripleDes, rc4] }),
+      `realm="a",nonce="N",qop="auth-conf",cipher="3des,rc4",maxbuf=65536,${tail}`,
+    );
+    assert.equal(make({ realms: [] }), `nonce="N",qop="auth",maxbuf=65536,${tail}`);
+  }
+  // The same arrays, changed one at a time after a server was made from them.
+  const qop: ("auth" | "auth-int")[] = ["auth"];
+  assert.equal(make({ qop }), `realm="a",nonce="N",qop="auth",maxbuf=65536,${tail}`);
+  qop.push("auth-int");
+  assert.equal(make({ qop }), `realm="a",nonce="N",qop="auth,auth-int",maxbuf=65536,${tail}`);
+  realms[0] = "b";
+  assert.equal(make({ qop }), `realm="b",nonce="N",qop="auth,auth-int",maxbuf=65536,${tail}`);
+});
+
+Deno.test("nonce store: never more than maxEntries nonces, however many challenges", () => {
+  // What the fuzzer's shared-store target relies on, at a size where a leak would show.
+  const store = new DigestMd5NonceStore({ maxEntries: 3 });
+  let n = 0;
+  const server = () => perlServer({ nonceStore: store, nonce: () => `n${n++}` });
+  for (let i = 0; i < 5; i++) server().next(undefined);
+  assert.equal(store.size, 3);
+  // A subsequent authentication naming an unknown nonce gets a fresh one, still within bound.
+  const step = server().next(
+    bytes(
+      'username="u",nonce="zz",cnonce="c",nc=00000002,digest-uri="ldap/elwood.innosoft.com",' +
+        "response=00000000000000000000000000000000",
+    ),
+  );
+  assert.equal(step.done, false);
+  assert.match(text(step.challenge!), /nonce="n5"/);
+  assert.equal(store.size, 3);
+});
+
 Deno.test("auth-conf needs cipher objects on the server too", () => {
   const base = { service: "smtp", host: "h", credentials: () => undefined };
   assert.throws(
