@@ -1,7 +1,8 @@
 /**
  * The confidentiality ciphers of DIGEST-MD5 (RFC 2831 §2.4), for `qop: ["auth-conf"]`. Each is
- * an object to pass in the `ciphers` option of `DigestMd5Client` or `DigestMd5Server`; only the ciphers an app imports end up in its bundle, so an app
- * without `auth-conf` carries no cipher code at all.
+ * an object to pass in the `ciphers` option of `DigestMd5Client` or `DigestMd5Server`; only the
+ * ciphers an app imports end up in its bundle, so an app without `auth-conf` carries no cipher
+ * code at all.
  *
  * @example A client that accepts RC4 and triple DES
  * ```ts
@@ -179,7 +180,8 @@ export const allCiphers: readonly DigestCipherSuite[] = /* @__PURE__ */ Object.f
 
 /**
  * The names of every cipher, strongest first: what a command line or a configuration file
- * may list.
+ * may list. Made from {@linkcode allCiphers}, so importing it bundles every cipher, as
+ * {@linkcode ciphersByName} does.
  *
  * @example
  * ```ts
