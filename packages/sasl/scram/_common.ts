@@ -1,7 +1,7 @@
 // What the SCRAM client and server share: names, properties, option checks, the server-error
 // type. Internal: the public parts are re-exported by client.ts and server.ts.
 
-import { encodeBase64Url, randomBytes } from "../_bytes.ts";
+import { randomBase64Url } from "../_bytes.ts";
 import type { ShaName } from "../_sha.ts";
 import { SaslError, type SaslErrorCode } from "../error.ts";
 import type { MechanismProperties } from "../mechanism.ts";
@@ -133,7 +133,7 @@ export function checkChannelBinding(binding: ScramChannelBinding): void {
 
 /** A fresh nonce (24 printable characters, 144 random bits), or the test hook's checked one. */
 export function makeNonce(given: string | undefined, who: "client" | "server"): string {
-  if (given === undefined) return encodeBase64Url(randomBytes(18));
+  if (given === undefined) return randomBase64Url(18);
   if (!isPrintable(given)) {
     throw new SaslError(
       "invalid-argument",
