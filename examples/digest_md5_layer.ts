@@ -8,7 +8,8 @@
  */
 
 import { DigestMd5Client, DigestMd5Server, encodeBase64, frame, FrameDecoder } from "@saslkit/sasl";
-// The ciphers are imported by name, so an app bundles only those it allows.
+// The ciphers are objects an app imports one by one, so it bundles only those it names; this
+// server offers every one (allCiphers), the client accepts only triple DES.
 import { allCiphers, tripleDes } from "@saslkit/sasl/digest-md5/ciphers";
 
 const server = new DigestMd5Server({
