@@ -17,6 +17,16 @@ export const DIGEST_MD5_PROPERTIES: MechanismProperties = /* @__PURE__ */ Object
 
 const QOPS: readonly Qop[] = ["auth", "auth-int", "auth-conf"];
 
+// The cipher objects ciphers.ts makes. Only they are accepted: a cipher's name goes on the wire
+// in the challenge, and its streams() keys the confidentiality layer.
+const CIPHER_SUITES: WeakSet<object> = /* @__PURE__ */ new WeakSet();
+
+/** Marks one of ciphers.ts's constants as a cipher the options accept. */
+export function acceptCipherSuite<T extends object>(suite: T): T {
+  CIPHER_SUITES.add(suite);
+  return suite;
+}
+
 /** Checks the protection options of either side and fills in their defaults. */
 export function checkProtection(
   qop: readonly Qop[] | undefined,
@@ -33,7 +43,7 @@ export function checkProtection(
   const cipherList = ciphers ?? [];
   if (
     !Array.isArray(cipherList) ||
-    cipherList.some((c) => typeof c?.streams !== "function" || typeof c.name !== "string")
+    cipherList.some((c) => typeof c !== "object" || c === null || !CIPHER_SUITES.has(c))
   ) {
     throw new SaslError(
       "invalid-argument",
@@ -47,5 +57,6 @@ export function checkProtection(
   if (!Number.isInteger(size) || size <= 16 || size > MAX_MAXBUF) {
     throw new SaslError("invalid-argument", `maxbuf must be an integer in 17..${MAX_MAXBUF}`);
   }
-  return { qops, ciphers: cipherList, maxbuf: size };
+  // Copies: a caller that changes its arrays later must not change what this side accepts.
+  return { qops: [...qops], ciphers: [...cipherList], maxbuf: size };
 }

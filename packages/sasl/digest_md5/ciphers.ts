@@ -30,6 +30,7 @@ import { desCbc } from "../_cipher/des.ts";
 import { Rc4 } from "../_cipher/rc4.ts";
 import { SaslError } from "../error.ts";
 import { expandDesKey, sealingKeys } from "./_compute.ts";
+import { acceptCipherSuite } from "./_options.ts";
 
 /** The name of a cipher RFC 2831 defines for `auth-conf`, as sent in the `cipher` directive. */
 export type DigestCipher = "3des" | "des" | "rc4" | "rc4-56" | "rc4-40";
@@ -43,7 +44,9 @@ export interface DigestCipherStream {
 /**
  * A DIGEST-MD5 cipher: its wire name, how its keys are derived and how it is run. Pass the
  * constants of this module ({@linkcode rc4}, {@linkcode tripleDes}…); the members are what
- * the security layer uses.
+ * the security layer uses. Only these constants are accepted: an object of the same shape is
+ * refused with `invalid-argument`, since its name would go on the wire and its streams would
+ * key the layer.
  */
 export interface DigestCipherSuite {
   /** The name in the `cipher` directive. */
@@ -68,14 +71,14 @@ const suite = (
   keyBytes: number,
   make: (kc: Uint8Array, direction: "encrypt" | "decrypt") => DigestCipherStream,
 ): DigestCipherSuite =>
-  Object.freeze({
+  acceptCipherSuite(Object.freeze({
     name,
     blockSize,
     streams(ha1: Uint8Array, side: "client" | "server") {
       const [send, receive] = sealingKeys(ha1, side, keyBytes);
       return { encrypt: make(send, "encrypt"), decrypt: make(receive, "decrypt") };
     },
-  });
+  }));
 
 // The strength of rc4-40 and rc4-56 lies in how Kc was derived; RC4 is keyed with all of Kc.
 const rc4Suite = (name: DigestCipher, keyBytes: number) =>

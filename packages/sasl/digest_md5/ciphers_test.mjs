@@ -116,3 +116,53 @@ Deno.test("plain JS: every cipher object runs a layer between client and server"
     );
   }
 });
+
+Deno.test("plain JS: an object shaped like a cipher is not one of the ciphers, and is refused", () => {
+  // Its name would go on the wire unchecked (here with a quote and a comma) and its streams
+  // would key the layer.
+  const lookalike = { ...rc4, name: 'x",y', streams: rc4.streams };
+  for (const make of [client, server]) {
+    assert.throws(() => make({ qop: ["auth-conf"], ciphers: [lookalike] }), namesTheFix);
+    assert.throws(
+      () => make({ qop: ["auth-conf"], ciphers: [rc4, Object.create(rc4)] }),
+      namesTheFix,
+    );
+  }
+});
+
+Deno.test("plain JS: realms given as one string are refused, not split into letters", () => {
+  assert.throws(
+    () => server({ realms: "example.com" }),
+    (e) => e instanceof SaslError && e.code === "invalid-argument" && /realms/.test(e.message),
+  );
+});
+
+Deno.test("the caller's arrays are copied: changing them later changes nothing a side accepts", () => {
+  const qop = ["auth-conf"];
+  const ciphers = [rc4];
+  const realms = ["example.com"];
+  const s = server({ qop, ciphers, realms });
+  qop.push("auth");
+  ciphers.push(des);
+  realms[0] = "evil.example";
+  const challenge = new TextDecoder().decode(s.next(undefined).challenge);
+  assert.match(challenge, /realm="example\.com"/);
+  assert.match(challenge, /qop="auth-conf"/);
+  assert.match(challenge, /cipher="rc4"/);
+});
+
+Deno.test("the caller's arrays are copied: a qop pushed later is not accepted", () => {
+  const credentials = (user) => (user === "u" ? { password: "p" } : undefined);
+  const nonce = () => "OA6MG9tEQGm2hh";
+  const qop = ["auth-conf"];
+  const strict = server({ qop, ciphers: [rc4], credentials, nonce });
+  qop.push("auth");
+  strict.next(undefined);
+  // A response with qop=auth, as a server offering auth (same nonce) would have received it.
+  const lenient = server({ qop: ["auth"], credentials, nonce });
+  const c = client({ qop: ["auth"] });
+  c.start();
+  const response = c.next(lenient.next(undefined).challenge);
+  assert.throws(() => strict.next(response), SaslError);
+  assert.equal(lenient.next(response).done, true);
+});

@@ -234,7 +234,10 @@ export class DigestMd5Server implements ServerMechanism {
     if (!options.service || this.#hosts.length === 0 || this.#hosts.some((h) => !h)) {
       throw new SaslError("invalid-argument", "service and host are required");
     }
-    this.#realms = options.realms ?? [this.#hosts[0]];
+    if (options.realms !== undefined && !Array.isArray(options.realms)) {
+      throw new SaslError("invalid-argument", "realms must be a list of realm names");
+    }
+    this.#realms = options.realms ? [...options.realms] : [this.#hosts[0]];
     for (const host of this.#hosts) {
       if (!isNonceText(host) || host.includes("/")) {
         throw new SaslError("invalid-argument", "host names must be printable ASCII without '/'");
