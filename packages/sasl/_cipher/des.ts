@@ -343,6 +343,7 @@ export function desCbc(
       full,
       iv,
     ).setAutoPadding(false);
+    if (full !== key) full.fill(0); // OpenSSL holds its own copy of the key
   } catch {
     return portable;
   }
