@@ -17,18 +17,69 @@ import { hex, utf8 } from "./_bytes.ts";
  */
 export type KeyedHmacMd5 = (seq: Uint8Array, message: Uint8Array) => Uint8Array;
 
-/** One implementation of MD5 and HMAC-MD5. Inputs are never modified; outputs are fresh. */
+/**
+ * One implementation of MD5 and HMAC-MD5. Inputs are never modified (but by `md5Into`, whose
+ * `out` may be its input); outputs are fresh.
+ */
 export interface Md5Backend {
   /** What it is, for benchmarks and tests: `node:crypto`, `noble` or a mix. */
   readonly name: string;
   /** MD5 of the concatenation of the parts. */
   md5(parts: readonly Uint8Array[]): Uint8Array;
+  /**
+   * Writes MD5(data) into `out[0..16)` and allocates as little as the backend can: no typed
+   * array at all for noble under 64 bytes. `out` may overlap `data`.
+   */
+  md5Into(data: Uint8Array, out: Uint8Array): void;
   /** Lower-case hex of MD5(UTF-8 of text). */
   md5Hex(text: string): string;
   /** HMAC-MD5 of the concatenation of the parts. */
   hmac(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array;
   /** A keyed HMAC-MD5 for many messages. */
   keyed(key: Uint8Array): KeyedHmacMd5;
+}
+
+// noble's create() allocates a 64-byte block and its DataView, and digest() the output: in Deno
+// each typed array costs about 0.5 us, more than the hashing of a short input. So md5Into runs
+// on one state, reset from a pristine one (never updated) by `_cloneInto` (what noble's own
+// HMAC uses), digested into its own block as noble's digest() does, and wiped by `destroy()`
+// after every call, so no input or digest outlives the call. It calls nothing of the caller's,
+// so no call can start inside another.
+type NobleMd5State = ReturnType<typeof nobleMd5.create> & {
+  _cloneInto(to: NobleMd5State): NobleMd5State;
+};
+let pristineMd5: NobleMd5State | undefined;
+let reusedMd5: NobleMd5State | undefined;
+
+function nobleMd5Into(data: Uint8Array, out: Uint8Array): void {
+  if (reusedMd5 === undefined) {
+    pristineMd5 = nobleMd5.create() as NobleMd5State;
+    reusedMd5 = nobleMd5.create() as NobleMd5State;
+  }
+  const h = pristineMd5!._cloneInto(reusedMd5);
+  try {
+    h.update(data);
+    // The block buffer, as digest() passes it (no DataView for `out`); `out` if it is gone.
+    const block = (h as unknown as { buffer?: unknown }).buffer;
+    if (block instanceof Uint8Array) {
+      h.digestInto(block);
+      for (let i = 0; i < 16; i++) out[i] = block[i];
+    } else {
+      h.digestInto(out);
+    }
+  } finally {
+    h.destroy();
+  }
+}
+
+/**
+ * For tests: every byte and word the reused noble state holds between calls (all zero once it
+ * is wiped), or `undefined` before its first use.
+ */
+export function reusedMd5Residue(): number[] | undefined {
+  if (reusedMd5 === undefined) return undefined;
+  const h = reusedMd5 as unknown as { buffer: Uint8Array; get(): number[] };
+  return [...h.buffer, ...h.get()];
 }
 
 /** @noble/hashes: synchronous JavaScript, everywhere; the portable path. */
@@ -39,6 +90,7 @@ export const nobleMd5Backend: Md5Backend = /* @__PURE__ */ Object.freeze({
     for (const part of parts) h.update(part);
     return h.digest();
   },
+  md5Into: nobleMd5Into,
   md5Hex: (text: string) => hex(nobleMd5(utf8(text))),
   hmac(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
     const h = hmac.create(nobleMd5, key);
@@ -87,9 +139,15 @@ export function nodeMd5Backend(): Md5Backend | undefined {
       for (const part of parts) h.update(part);
       return plain(h.digest());
     };
+  // The hex read straight into `out`: in Node and Bun 2-3x faster than noble's reused state.
+  const md5Into = typeof hash === "function"
+    ? (data: Uint8Array, out: Uint8Array) => hexInto(hash("md5", data, "hex"), out)
+    : (data: Uint8Array, out: Uint8Array) =>
+      hexInto(nc.createHash("md5").update(data).digest("hex"), out);
   return /* @__PURE__ */ Object.freeze({
     name: "node:crypto",
     md5,
+    md5Into,
     md5Hex,
     hmac(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
       const h = nc.createHmac("md5", key);
@@ -208,6 +266,9 @@ function denoMd5Backend(): Md5Backend {
   return Object.freeze({
     name: "noble, node:crypto for many strings, layer HMAC noble over node:crypto MD5",
     md5: nobleMd5Backend.md5,
+    // noble's reused state measured as fast as node:crypto's hash() on short bytes (0.9-1.1 us
+    // each) and needs no node:crypto loaded; a fresh noble state costs 2x that.
+    md5Into: nobleMd5Into,
     md5Hex(text: string): string {
       if (native === null && ++strings <= DENO_STRINGS_BEFORE_NATIVE) {
         return nobleMd5Backend.md5Hex(text);
@@ -249,6 +310,14 @@ export function md5Backend(): Md5Backend {
 /** MD5 of the concatenation of the given parts. */
 export function md5(...parts: Uint8Array[]): Uint8Array {
   return md5Backend().md5(parts);
+}
+
+/**
+ * Writes MD5(data) into `out[0..16)` (which may overlap `data`), allocating as little as the
+ * backend can: for secrets hashed into a buffer the caller wipes.
+ */
+export function md5Into(data: Uint8Array, out: Uint8Array): void {
+  md5Backend().md5Into(data, out);
 }
 
 /** Lower-case hex of MD5 of the UTF-8 bytes of `text`. */
