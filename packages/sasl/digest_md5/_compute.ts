@@ -29,7 +29,6 @@ export type CredentialEncoding = "latin1" | "latin1-or-utf8" | "utf8";
 // input gets its own array, wiped alike.
 const scratch = /* @__PURE__ */ new Uint8Array(1024);
 const views: Uint8Array[] = [];
-const VIEWS_KEPT = 256;
 
 /** For tests: whether the shared buffer is all zero (it is between calls). */
 export function scratchIsWiped(): boolean {
@@ -40,10 +39,11 @@ function scratchFor(length: number): Uint8Array {
   return length <= scratch.length ? scratch : new Uint8Array(length);
 }
 
-function head(buf: Uint8Array, length: number): Uint8Array {
-  if (buf !== scratch || length >= VIEWS_KEPT) return buf.subarray(0, length);
-  return views[length] ??= scratch.subarray(0, length);
-}
+// The first `length` bytes of buf; of the shared buffer, a view kept for each short length.
+const head = (buf: Uint8Array, length: number) =>
+  buf === scratch && length < 256
+    ? views[length] ??= scratch.subarray(0, length)
+    : buf.subarray(0, length);
 
 // Writes text at `at` under `encoding`; the new offset, or -1 when latin1 does not fit it.
 // `out` has room for 3 bytes per UTF-16 unit.
@@ -67,15 +67,17 @@ function writeCredential(
 }
 
 // The user secret of the strings in the first 16 bytes of the returned buffer, the rest of
-// which is zero; `undefined` (and nothing left in the buffer) when latin1 cannot encode one.
-function secretIntoScratch(
+// which is zero and at least `room` long; `undefined` (and nothing left in the buffer) when
+// latin1 cannot encode one.
+function secretInto(
   username: string,
   realm: string,
   password: string,
   encoding: CredentialEncoding,
+  room: number,
 ): Uint8Array | undefined {
-  const room = 3 * (username.length + realm.length + password.length) + 2;
-  const buf = scratchFor(room);
+  const input = 3 * (username.length + realm.length + password.length) + 2;
+  const buf = scratchFor(Math.max(room, input));
   let at = writeCredential(username, encoding, buf, 0);
   if (at >= 0) {
     buf[at++] = 0x3a;
@@ -85,13 +87,9 @@ function secretIntoScratch(
     buf[at++] = 0x3a;
     at = writeCredential(password, encoding, buf, at);
   }
-  if (at < 0) {
-    buf.fill(0, 0, room);
-    return undefined;
-  }
-  md5Into(head(buf, at), buf);
-  buf.fill(0, 16, room);
-  return buf;
+  if (at >= 0) md5Into(head(buf, at), buf);
+  buf.fill(0, at < 0 ? 0 : 16, input);
+  return at < 0 ? undefined : buf;
 }
 
 /**
@@ -105,10 +103,9 @@ export function userSecretOf(
   password: string,
   encoding: CredentialEncoding,
 ): Uint8Array | undefined {
-  const buf = secretIntoScratch(username, realm, password, encoding);
-  if (!buf) return undefined;
-  const secret = buf.slice(0, 16);
-  buf.fill(0, 0, 16);
+  const buf = secretInto(username, realm, password, encoding, 0);
+  const secret = buf?.slice(0, 16);
+  buf?.fill(0, 0, 16);
   return secret;
 }
 
@@ -132,6 +129,10 @@ export function userSecret(
   return secret;
 }
 
+// What A1 takes after a secret of `length` bytes.
+const a1Room = (length: number, nonce: string, cnonce: string, authzid: string | undefined) =>
+  length + nonce.length + cnonce.length + 2 + (authzid ? 1 + 3 * authzid.length : 0);
+
 /** H(A1) as raw bytes, for md5-sess; authzid is always UTF-8 (RFC 2831 §2.1.2.1). */
 export function hashA1(
   secret: Uint8Array,
@@ -139,7 +140,7 @@ export function hashA1(
   cnonce: string,
   authzid: string | undefined,
 ): Uint8Array {
-  const buf = scratchFor(secret.length);
+  const buf = scratchFor(a1Room(secret.length, nonce, cnonce, authzid));
   buf.set(secret);
   return a1Of(buf, secret.length, nonce, cnonce, authzid);
 }
@@ -157,29 +158,20 @@ export function clientHashA1(
   cnonce: string,
   authzid: string | undefined,
 ): Uint8Array | undefined {
-  const buf = secretIntoScratch(username, realm, password, encoding);
+  const buf = secretInto(username, realm, password, encoding, a1Room(16, nonce, cnonce, authzid));
   return buf && a1Of(buf, 16, nonce, cnonce, authzid);
 }
 
-// H(A1) of the secret in src[0..length): the rest of A1 is written after it (in a longer array
-// if src has no room), hashed, and every byte that held the secret or A1 wiped.
+// H(A1) of the secret in buf[0..at), the rest of A1 written after it (buf has room for it);
+// every byte written is wiped after.
 function a1Of(
-  src: Uint8Array,
-  length: number,
+  buf: Uint8Array,
+  at: number,
   nonce: string,
   cnonce: string,
   authzid: string | undefined,
 ): Uint8Array {
   // nonce and cnonce are printable ASCII (both sides check): their bytes are their char codes.
-  const room = length + nonce.length + cnonce.length + 2 +
-    (authzid ? 1 + 3 * authzid.length : 0);
-  let buf = src;
-  if (room > src.length) {
-    buf = new Uint8Array(room);
-    buf.set(head(src, length));
-    src.fill(0, 0, length);
-  }
-  let at = length;
   buf[at++] = 0x3a;
   for (let i = 0; i < nonce.length; i++) buf[at++] = nonce.charCodeAt(i);
   buf[at++] = 0x3a;
@@ -190,7 +182,7 @@ function a1Of(
   }
   const ha1 = new Uint8Array(16);
   md5Into(head(buf, at), ha1);
-  buf.fill(0, 0, room);
+  buf.fill(0, 0, at);
   return ha1;
 }
 
