@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { hex } from "./_bytes.ts";
-import { keyedHmacMd5, md5Backend, nobleMd5Backend, nodeMd5KeyedHmac } from "./_hash.ts";
+import { createHash } from "node:crypto";
+import {
+  keyedHmacMd5,
+  md5Backend,
+  md5Into,
+  nobleMd5Backend,
+  nodeMd5Backend,
+  nodeMd5KeyedHmac,
+  reusedMd5Residue,
+} from "./_hash.ts";
 
 const enc = new TextEncoder();
 
@@ -72,4 +81,83 @@ Deno.test("keyed HMAC-MD5: the seam is right before and after it moves to the na
     assert.deepEqual(keyed(seq, message), nobleMd5Backend.hmac(key, [seq, message]), `${length}`);
   }
   assert.match(md5Backend().name, /noble|node:crypto/);
+});
+
+// RFC 1321 §A.5, the test suite (the last two are over one and two blocks).
+const RFC1321: [string, string][] = [
+  ["", "d41d8cd98f00b204e9800998ecf8427e"],
+  ["a", "0cc175b9c0f1b6a831c399e269772661"],
+  ["abc", "900150983cd24fb0d6963f7d28e17f72"],
+  ["message digest", "f96b697d7cb7938d525a2f31aaf161d0"],
+  ["abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"],
+  [
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+    "d174ab98d277d9f5a5611c2c9f419d9f",
+  ],
+  ["1234567890".repeat(8), "57edf4a22be3c955ac49da2e2107b67a"],
+]; // deno-fmt-ignore
+
+// Every md5Into there is: the reused noble state, node:crypto's, and the seam's choice.
+const INTO: [string, (data: Uint8Array, out: Uint8Array) => void][] = [
+  ["noble", nobleMd5Backend.md5Into],
+  ["node:crypto", nodeMd5Backend()!.md5Into],
+  ["seam", md5Into],
+];
+
+Deno.test("md5Into: RFC 1321 vectors through every backend, into fresh, reused and aliased output", () => {
+  const out = new Uint8Array(16);
+  for (const [name, into] of INTO) {
+    for (const [text, expected] of RFC1321) {
+      const fresh = new Uint8Array(16);
+      into(enc.encode(text), fresh);
+      assert.equal(hex(fresh), expected, `${name} "${text}"`);
+      into(enc.encode(text), out);
+      assert.equal(hex(out), expected, `${name} "${text}" into a reused array`);
+      // Into the input itself (as the user secret is hashed in place), with room for 16 bytes.
+      const inPlace = new Uint8Array(Math.max(16, text.length) + 3).fill(0x5a);
+      inPlace.set(enc.encode(text));
+      into(inPlace.subarray(0, text.length), inPlace);
+      assert.equal(hex(inPlace.subarray(0, 16)), expected, `${name} "${text}" in place`);
+      assert.deepEqual([...inPlace.subarray(Math.max(16, text.length))], [0x5a, 0x5a, 0x5a]);
+    }
+  }
+});
+
+Deno.test("md5Into: interleaved calls of every backend never carry one input into another's digest", () => {
+  // Lengths around the block and padding edges, long and short alternately, so a state that
+  // kept a partial block, a length or a finished flag from the call before would be caught.
+  const lengths = [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 3, 200, 0, 64];
+  const out = new Uint8Array(16);
+  for (let round = 0; round < 40; round++) {
+    for (const length of lengths) {
+      const data = new Uint8Array(length).map((_, i) => (i * 31 + length * 7 + round) & 255);
+      const expected = createHash("md5").update(data).digest("hex");
+      for (const [name, into] of INTO) {
+        out.fill(0xff);
+        into(data, out);
+        assert.equal(hex(out), expected, `${name}, ${length} bytes, round ${round}`);
+        // A fresh noble state and HMAC in between share noble's module state (MD5_W).
+        assert.equal(hex(nobleMd5Backend.md5([data])), expected);
+        nobleMd5Backend.hmac(data, [data]);
+      }
+    }
+  }
+});
+
+Deno.test("md5Into: the reused noble state is wiped after every call, a failed one included", () => {
+  const secret = enc.encode(
+    "chris:elwood.innosoft.com:secret, and more than one block of it".repeat(2),
+  );
+  for (const length of [0, 5, 55, 64, 100, secret.length]) {
+    nobleMd5Backend.md5Into(secret.subarray(0, length), new Uint8Array(16));
+    const residue = reusedMd5Residue();
+    assert.ok(residue && residue.length === 64 + 4, "the block and the four state words");
+    assert.ok(residue.every((x) => x === 0), `${length} bytes: nothing left in the state`);
+  }
+  // Not bytes: noble throws, the state is still wiped and right for the next call.
+  assert.throws(() => nobleMd5Backend.md5Into("abc" as unknown as Uint8Array, new Uint8Array(16)));
+  assert.ok(reusedMd5Residue()!.every((x) => x === 0));
+  const out = new Uint8Array(16);
+  nobleMd5Backend.md5Into(enc.encode("abc"), out);
+  assert.equal(hex(out), "900150983cd24fb0d6963f7d28e17f72");
 });

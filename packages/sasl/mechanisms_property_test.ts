@@ -282,6 +282,13 @@ Deno.test("hash property: noble and node:crypto MD5 backends agree, and the chos
         const md5 = nobleMd5Backend.md5(parts);
         assert.deepEqual(native.md5(parts), md5);
         assert.deepEqual(chosen.md5(parts), md5);
+        const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        parts.reduce((at, p) => (joined.set(p, at), at + p.length), 0);
+        for (const b of [nobleMd5Backend, native, chosen]) {
+          const out = new Uint8Array(16);
+          b.md5Into(joined, out);
+          assert.deepEqual(out, md5, `${b.name} md5Into`);
+        }
         const hex = nobleMd5Backend.md5Hex(text);
         assert.equal(native.md5Hex(text), hex);
         assert.equal(chosen.md5Hex(text), hex);

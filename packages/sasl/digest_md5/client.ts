@@ -14,7 +14,7 @@ import {
 } from "../_bytes.ts";
 import { SaslError } from "../error.ts";
 import type { ClientMechanism, MechanismProperties, Qop, SaslOutcome } from "../mechanism.ts";
-import { digestValue, hashA1, userSecretOf } from "./_compute.ts";
+import { clientHashA1, digestValue } from "./_compute.ts";
 import type { DigestCipher, DigestCipherSuite } from "./ciphers.ts";
 import {
   type DigestChallenge,
@@ -423,22 +423,10 @@ export class DigestMd5Client implements ClientMechanism {
 
   #respond(session: ReauthEntry): Uint8Array {
     const o = this.#options;
-    const secret = userSecretOf(
-      o.username,
-      session.realm,
-      o.password,
-      !session.utf8 ? "latin1" : o.credentialEncoding === "utf-8" ? "utf8" : "latin1-or-utf8",
-    );
-    if (!secret) {
-      throw new SaslError(
-        "invalid-argument",
-        "DIGEST-MD5: the server did not offer charset=utf-8, and a username, realm or password " +
-          "has characters outside ISO-8859-1",
-      );
-    }
+    // Made before H(A1): a caller's cnonce() must not run while the user secret is in the
+    // shared buffer (it could start another exchange).
     const cnonce = o.cnonce ? o.cnonce() : randomBase64Url(16);
     if (!isNonceText(cnonce)) {
-      secret.fill(0);
       throw new SaslError(
         "invalid-argument",
         "DIGEST-MD5: cnonce must be non-empty printable text",
@@ -451,8 +439,23 @@ export class DigestMd5Client implements ClientMechanism {
       : "";
     const digestUri = `${o.service}/${o.host}${servName}`;
     const authzid = o.authorizationId || undefined;
-    this.#ha1 = hashA1(secret, session.nonce, cnonce, authzid);
-    secret.fill(0);
+    const ha1 = clientHashA1(
+      o.username,
+      session.realm,
+      o.password,
+      !session.utf8 ? "latin1" : o.credentialEncoding === "utf-8" ? "utf8" : "latin1-or-utf8",
+      session.nonce,
+      cnonce,
+      authzid,
+    );
+    if (!ha1) {
+      throw new SaslError(
+        "invalid-argument",
+        "DIGEST-MD5: the server did not offer charset=utf-8, and a username, realm or password " +
+          "has characters outside ISO-8859-1",
+      );
+    }
+    this.#ha1 = ha1;
     const response = digestValue(
       this.#ha1,
       "AUTHENTICATE",
