@@ -1,5 +1,6 @@
-// The one seam through which saslkit hashes. Every mechanism calls these functions and nothing
-// else, so that the backend can be chosen per runtime without touching mechanism code.
+// The seam through which saslkit computes MD5 and HMAC-MD5. Every mechanism calls these
+// functions and nothing else, so that the backend can be chosen per runtime without touching
+// mechanism code.
 //
 // MD5 and HMAC-MD5 (DIGEST-MD5, CRAM-MD5, the DIGEST-MD5 layers) go through a backend chosen
 // once per runtime by measurement (see `chooseMd5Backend` below and bench/): `node:crypto`
@@ -10,6 +11,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { md5 as nobleMd5 } from "@noble/hashes/legacy.js";
 import { createHasher } from "@noble/hashes/utils.js";
 import { hex, utf8 } from "./_bytes.ts";
+import { nodeCrypto } from "./_node_crypto.ts";
 
 /**
  * HMAC-MD5 under one key, kept for many messages (a security layer's direction): the MAC of
@@ -106,8 +108,8 @@ interface NodeMd5Slice {
 
 /** `node:crypto` MD5 and HMAC-MD5, or `undefined` where it is missing. */
 export function nodeMd5Backend(): Md5Backend | undefined {
-  const nc = loadNodeCrypto() as unknown as NodeMd5Slice | undefined;
-  if (nc === undefined) return undefined;
+  const nc = nodeCrypto<NodeMd5Slice>();
+  if (typeof nc?.createHash !== "function") return undefined;
   const { hash } = nc;
   // One-shot hash() of a string or bytes (Node >= 20.12, Deno, Bun), read back from hex: no
   // Hash object (each carries a native handle that costs the garbage collector more than the
@@ -154,8 +156,10 @@ export function nodeMd5KeyedHmac(): ((key: Uint8Array) => KeyedHmacMd5) | undefi
 let nodeKeyed: ((key: Uint8Array) => KeyedHmacMd5) | undefined | null = null;
 
 function makeNodeMd5KeyedHmac(): ((key: Uint8Array) => KeyedHmacMd5) | undefined {
-  const nc = loadNodeCrypto() as unknown as NodeMd5Slice | undefined;
-  if (nc === undefined || typeof nc.createHash("md5").copy !== "function") return undefined;
+  const nc = nodeCrypto<NodeMd5Slice>();
+  if (typeof nc?.createHash !== "function" || typeof nc.createHash("md5").copy !== "function") {
+    return undefined;
+  }
   // An MD5 in the shape noble's HMAC drives (createHasher): update, digestInto, _cloneInto.
   class NativeMd5 {
     readonly blockLen = 64;
@@ -195,16 +199,6 @@ function makeNodeMd5KeyedHmac(): ((key: Uint8Array) => KeyedHmacMd5) | undefined
   };
 }
 
-// Deno's node:crypto costs about 20 ms to load and 3-4 us per call on bytes (more than noble
-// for short inputs), but hashes a string in well under 1 us. So in Deno: bytes go to noble;
-// strings go to noble until enough of them were hashed that loading node:crypto pays for itself
-// (each noble call costs ~2 us more: 10,000 calls ~ the load), then to node:crypto. A layer's
-// keyed HMAC stays on noble for messages under 1 KiB until node:crypto is loaded (by its first
-// message of 1 KiB or more, or by the strings), then runs noble's HMAC over node:crypto's MD5
-// (nodeMd5KeyedHmac) at every size. Measured in Deno 2.9.6 (CPU time per HMAC of seq | message,
-// 2-core machine under load): 64 B noble 9.6 us, createHmac 16.9, noble-over-native 6.8;
-// 1 KiB 18.7 / 41.2 / 8.1; 4 KiB 45.0 / 26.0 / 13.4; 64 KiB 573 / 131 / 116. Deno's createHmac
-// builds a stream and two Hash objects per message, hence the gap.
 // MD5 of parts, fresh, through an md5Into.
 function md5Via(into: Md5Backend["md5Into"]): Md5Backend["md5"] {
   return (parts) => {
@@ -241,6 +235,16 @@ function hexInto(text: string, out: Uint8Array): void {
   }
 }
 
+// Deno's node:crypto costs about 20 ms to load and 3-4 us per call on bytes (more than noble
+// for short inputs), but hashes a string in well under 1 us. So in Deno: bytes go to noble;
+// strings go to noble until enough of them were hashed that loading node:crypto pays for itself
+// (each noble call costs ~2 us more: 10,000 calls ~ the load), then to node:crypto. A layer's
+// keyed HMAC stays on noble for messages under 1 KiB until node:crypto is loaded (by its first
+// message of 1 KiB or more, or by the strings), then runs noble's HMAC over node:crypto's MD5
+// (nodeMd5KeyedHmac) at every size. Measured in Deno 2.9.6 (CPU time per HMAC of seq | message,
+// 2-core machine under load): 64 B noble 9.6 us, createHmac 16.9, noble-over-native 6.8;
+// 1 KiB 18.7 / 41.2 / 8.1; 4 KiB 45.0 / 26.0 / 13.4; 64 KiB 573 / 131 / 116. Deno's createHmac
+// builds a stream and two Hash objects per message, hence the gap.
 const DENO_STRINGS_BEFORE_NATIVE = 10_000;
 const DENO_NATIVE_HMAC_FROM = 1024;
 
@@ -317,21 +321,4 @@ export function hmacMd5(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
 /** HMAC-MD5 keyed once, for the many buffers of one security-layer direction. */
 export function keyedHmacMd5(key: Uint8Array): KeyedHmacMd5 {
   return md5Backend().keyed(key);
-}
-
-// The slice of node:crypto loadNodeCrypto checks for (the MD5 backend reads its own slice).
-interface NodeCryptoSlice {
-  pbkdf2Sync(...args: unknown[]): unknown;
-}
-
-function loadNodeCrypto(): NodeCryptoSlice | undefined {
-  // Read through globalThis so that browsers (no `process`) and bundlers see no Node global.
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
-    .process;
-  try {
-    const mod = proc?.getBuiltinModule?.("node:crypto") as NodeCryptoSlice | undefined;
-    return typeof mod?.pbkdf2Sync === "function" ? mod : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,7 @@
 // The SHA family through node:crypto (Node, Bun; Deno has it too but measured slower there):
 // the backend of _sha.ts where `process.getBuiltinModule` gives node:crypto. Loaded by _sha.ts
 // with import() only where it is chosen, so that a browser bundle does not carry it.
+import { nodeCrypto } from "./_node_crypto.ts";
 import type { ShaBackend, ShaName } from "./_sha.ts";
 
 // The slice of node:crypto used here, typed locally so that nothing imports "node:crypto".
@@ -25,22 +26,10 @@ const NODE_NAME = { "SHA-1": "sha1", "SHA-256": "sha256", "SHA-512": "sha512" } 
 // A Buffer is a Uint8Array; copy into a plain one so callers never hold pooled Buffer memory.
 const plain = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
-function loadNodeCrypto(): NodeCryptoSlice | undefined {
-  // Read through globalThis so that browsers (no `process`) and bundlers see no Node global.
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
-    .process;
-  try {
-    const mod = proc?.getBuiltinModule?.("node:crypto") as NodeCryptoSlice | undefined;
-    return typeof mod?.pbkdf2Sync === "function" ? mod : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** `node:crypto` through `process.getBuiltinModule`, or `undefined` where it is missing. */
 export function nodeBackend(): ShaBackend | undefined {
-  const nc = loadNodeCrypto();
-  if (nc === undefined) return undefined;
+  const nc = nodeCrypto<NodeCryptoSlice>();
+  if (typeof nc?.pbkdf2Sync !== "function") return undefined;
   const { hash } = nc;
   return Object.freeze({
     name: "node:crypto",

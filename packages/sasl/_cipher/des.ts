@@ -7,6 +7,7 @@
 // FIPS 81 and NIST vectors and against OpenSSL's des-ede3-cbc (des_test.ts). Internal: not
 // exported from mod.ts.
 
+import { nodeCrypto } from "../_node_crypto.ts";
 import { SaslError } from "../error.ts";
 
 // FIPS 46-3 tables, 1-based bit numbers counted from the most significant bit.
@@ -331,11 +332,9 @@ export function desCbc(
   if (key.length === 8 || typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") {
     return portable;
   }
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
-    .process;
   let cipher: NodeCipher | undefined;
   try {
-    const nc = proc?.getBuiltinModule?.("node:crypto") as NodeCipherSlice | undefined;
+    const nc = nodeCrypto<NodeCipherSlice>();
     if (nc === undefined) return portable;
     const full = key.length === 24 ? key : new Uint8Array([...key, ...key.subarray(0, 8)]);
     cipher = (direction === "encrypt" ? nc.createCipheriv : nc.createDecipheriv)(
