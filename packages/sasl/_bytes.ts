@@ -1,9 +1,9 @@
 // Byte helpers shared by the mechanisms. Internal: not exported from mod.ts.
 
-const encoder = new TextEncoder();
-const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const encoder = /* @__PURE__ */ new TextEncoder();
+const strictDecoder = /* @__PURE__ */ new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 // Only ever given ASCII, which every UTF-8 decoder reads as ISO-8859-1 would.
-const asciiDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const asciiDecoder = /* @__PURE__ */ new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array {

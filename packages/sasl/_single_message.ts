@@ -7,17 +7,18 @@ import type { ServerStep } from "./mechanism.ts";
 
 type State = "initial" | "sent" | "resent" | "finished" | "failed";
 
-/** One message, sent once (or once more after an empty challenge); wiped when `secret`. */
+/**
+ * One message, sent once (or once more after an empty challenge), and wiped once the exchange
+ * ends: PLAIN's carries the password; the others' cost nothing to wipe.
+ */
 export class SingleMessageExchange {
   readonly #mechanism: string;
-  readonly #secret: boolean;
   #state: State = "initial";
   #message: Uint8Array;
 
-  constructor(mechanism: string, message: Uint8Array, secret: boolean) {
+  constructor(mechanism: string, message: Uint8Array) {
     this.#mechanism = mechanism;
     this.#message = message;
-    this.#secret = secret;
   }
 
   start(): Uint8Array {
@@ -64,7 +65,6 @@ export class SingleMessageExchange {
   }
 
   #wipe(): void {
-    if (!this.#secret) return;
     this.#message.fill(0);
     this.#message = new Uint8Array(0);
   }

@@ -145,7 +145,7 @@ export class AnonymousClient implements ClientMechanism {
     if (problem !== undefined) {
       throw new SaslError("invalid-argument", `ANONYMOUS trace has ${problem}`);
     }
-    this.#exchange = new SingleMessageExchange("ANONYMOUS", utf8(trace), false);
+    this.#exchange = new SingleMessageExchange("ANONYMOUS", utf8(trace));
   }
 
   /**

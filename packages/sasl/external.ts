@@ -89,7 +89,7 @@ export class ExternalClient implements ClientMechanism {
     if (message.length > MAX_AUTHZID_OCTETS) {
       throw new SaslError("invalid-argument", "EXTERNAL authorization id exceeds 1024 octets");
     }
-    this.#exchange = new SingleMessageExchange("EXTERNAL", message, false);
+    this.#exchange = new SingleMessageExchange("EXTERNAL", message);
     this.#authorizationId = authzid;
   }
 
