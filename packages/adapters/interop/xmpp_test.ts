@@ -52,7 +52,9 @@ async function login(
     domain,
     username,
     password,
-    timeout: 500,
+    // No case here waits for a timeout; 500 ms once timed out the first login against a Prosody
+    // that had just started listening (a fresh-clone CI run on 2 cores).
+    timeout: 10_000,
   });
   xmpp.on("error", () => {});
   let online = false;
