@@ -10,7 +10,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { md5 as nobleMd5 } from "@noble/hashes/legacy.js";
 import { createHasher } from "@noble/hashes/utils.js";
-import { hex, utf8 } from "./_bytes.ts";
+import { concat, hex, utf8 } from "./_bytes.ts";
 import { nodeCrypto } from "./_node_crypto.ts";
 
 /**
@@ -203,21 +203,9 @@ function makeNodeMd5KeyedHmac(): ((key: Uint8Array) => KeyedHmacMd5) | undefined
 function md5Via(into: Md5Backend["md5Into"]): Md5Backend["md5"] {
   return (parts) => {
     const out = new Uint8Array(16);
-    into(parts.length === 1 ? parts[0] : joinParts(parts), out);
+    into(parts.length === 1 ? parts[0] : concat(...parts), out);
     return out;
   };
-}
-
-function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 // Lower-case hex as node:crypto writes it: '0'-'9' are 48-57, 'a'-'f' are 97-102.
